@@ -1,0 +1,48 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Validated configuration of `aetheris serve`. */
+export const serverConfigSchema = z.object({
+  /** PostgreSQL URL; absent → embedded PostgreSQL in `dataDir`. */
+  databaseUrl: z.string().url().optional(),
+  /** Directory of the embedded default (PostgreSQL data, admin key). */
+  dataDir: z.string().min(1).default('.aetheris'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(50051),
+  /** Largest request accepted, bytes. */
+  maxReceiveMessageBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  maxSendMessageBytes: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  poolSize: z.coerce.number().int().min(1).max(500).default(16),
+  /** How long shutdown waits for in-flight calls before cancelling them, ms. */
+  shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+
+/** Reads configuration from the environment, with explicit overrides (CLI flags) on top. */
+export function loadServerConfig(overrides: Partial<Record<keyof ServerConfig, unknown>> = {}): ServerConfig {
+  const env = process.env;
+  const raw = {
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.AETHERIS_DATA_DIR,
+    host: env.AETHERIS_HOST,
+    port: env.AETHERIS_PORT,
+    maxReceiveMessageBytes: env.AETHERIS_MAX_RECEIVE_MESSAGE_BYTES,
+    maxSendMessageBytes: env.AETHERIS_MAX_SEND_MESSAGE_BYTES,
+    poolSize: env.AETHERIS_POOL_SIZE,
+    shutdownGraceMs: env.AETHERIS_SHUTDOWN_GRACE_MS,
+    logLevel: env.AETHERIS_LOG_LEVEL,
+    ...Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)),
+  };
+  const parsed = serverConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid configuration: ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return { ...parsed.data, dataDir: path.resolve(expandHome(parsed.data.dataDir)) };
+}
+
+function expandHome(dir: string): string {
+  return dir.startsWith('~/') ? path.join(os.homedir(), dir.slice(2)) : dir;
+}

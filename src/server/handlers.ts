@@ -1,0 +1,191 @@
+import type {
+  handleServerStreamingCall,
+  handleUnaryCall,
+  Metadata,
+  ServerUnaryCall,
+  ServerWritableStream,
+} from '@grpc/grpc-js';
+import { type Permission, type Principal, roleAllows } from '../domain/api-key.js';
+import { AetherisError, Code, Reason } from '../domain/errors.js';
+import type { Authenticator } from './auth.js';
+import type { DatabaseHealth } from './database-health.js';
+import { toAetherisError, toServiceError } from './grpc-error.js';
+import type { Logger } from './logger.js';
+
+/** What every handler gets besides its request. */
+export interface CallContext {
+  readonly principal: Principal;
+  /** Aborts when the caller cancels, the deadline passes, the database goes away or the server stops. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  /** Epoch ms, or Infinity without a deadline. */
+  readonly deadline: number;
+}
+
+/** Shared plumbing of the handler wrappers. */
+export interface HandlerDeps {
+  authenticator: Authenticator;
+  health: DatabaseHealth;
+  logger: Logger;
+  /** Aborted when the server starts shutting down (ends long polls and streams). */
+  shutdown: AbortSignal;
+}
+
+type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
+/**
+ * Wraps a unary handler: fail fast when the database is down, authenticate, authorise,
+ * run, map every failure to a status with `ErrorInfo`, log once.
+ */
+export function unary<Req, Res>(
+  deps: HandlerDeps,
+  method: string,
+  permission: Permission | null,
+  fn: (request: Req, ctx: CallContext) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = performance.now();
+    const { ctx, dispose } = openContext(deps, method, call as AnyCall);
+    prepare(deps, call.metadata, permission)
+      .then((principal) => fn(call.request, { ...ctx, principal }))
+      .then(
+        (response) => {
+          dispose();
+          ctx.log.debug({ ms: elapsed(started) }, 'ok');
+          callback(null, response);
+        },
+        (error: unknown) => {
+          dispose();
+          callback(toServiceError(fail(deps, ctx.log, error, started)) as Parameters<typeof callback>[0]);
+        },
+      );
+  };
+}
+
+/** Sends one message, waiting for the transport to drain first (flow control). */
+export type Send<Res> = (message: Res) => Promise<void>;
+
+/**
+ * Wraps a server-streaming handler like {@link unary}. `send` resolves only once the message
+ * is accepted by the transport, so a slow reader slows the handler instead of growing a buffer.
+ */
+export function serverStream<Req, Res>(
+  deps: HandlerDeps,
+  method: string,
+  permission: Permission | null,
+  fn: (request: Req, ctx: CallContext, send: Send<Res>) => Promise<void>,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const started = performance.now();
+    const { ctx, dispose } = openContext(deps, method, call as AnyCall);
+    const send: Send<Res> = (message) =>
+      new Promise((resolve, reject) => {
+        if (ctx.signal.aborted) return reject(abortReason(ctx.signal));
+        if (call.write(message)) return resolve();
+        const onDrain = (): void => {
+          ctx.signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = (): void => {
+          call.off('drain', onDrain);
+          reject(abortReason(ctx.signal));
+        };
+        call.once('drain', onDrain);
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
+      });
+    prepare(deps, call.metadata, permission)
+      .then((principal) => fn(call.request, { ...ctx, principal }, send))
+      .then(
+        () => {
+          dispose();
+          ctx.log.debug({ ms: elapsed(started) }, 'stream ended');
+          call.end();
+        },
+        (error: unknown) => {
+          dispose();
+          if (call.cancelled) return;
+          call.destroy(Object.assign(new Error(), toServiceError(fail(deps, ctx.log, error, started))));
+        },
+      );
+  };
+}
+
+/** `permission` null: any authenticated caller (the handler checks finer rules itself). */
+async function prepare(deps: HandlerDeps, metadata: Metadata, permission: Permission | null): Promise<Principal> {
+  if (deps.shutdown.aborted) {
+    throw new AetherisError({ code: Code.UNAVAILABLE, reason: Reason.SHUTTING_DOWN, message: 'the server is shutting down' });
+  }
+  if (!deps.health.isServing) {
+    throw new AetherisError({
+      code: Code.UNAVAILABLE,
+      reason: Reason.DATABASE_UNAVAILABLE,
+      message: 'the database is unavailable; retry with backoff',
+    });
+  }
+  const principal = await deps.authenticator.authenticate(metadata);
+  if (permission !== null && !roleAllows(principal.role, permission)) {
+    throw new AetherisError({
+      code: Code.PERMISSION_DENIED,
+      reason: Reason.PERMISSION_DENIED,
+      message: `role ${principal.role} may not ${permission}`,
+      metadata: { role: principal.role, permission },
+    });
+  }
+  return principal;
+}
+
+function openContext(
+  deps: HandlerDeps,
+  method: string,
+  call: AnyCall,
+): { ctx: Omit<CallContext, 'principal'>; dispose: () => void } {
+  const controller = new AbortController();
+  const deadlineValue = call.getDeadline();
+  const deadline = deadlineValue instanceof Date ? deadlineValue.getTime() : deadlineValue;
+  const onCancelled = (): void => controller.abort(cancelled('the call was cancelled'));
+  const onShutdown = (): void =>
+    controller.abort(new AetherisError({ code: Code.UNAVAILABLE, reason: Reason.SHUTTING_DOWN, message: 'the server is shutting down' }));
+  call.on('cancelled', onCancelled);
+  deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const stopHealth = deps.health.onChange((serving) => {
+    if (!serving) {
+      controller.abort(
+        new AetherisError({ code: Code.UNAVAILABLE, reason: Reason.DATABASE_UNAVAILABLE, message: 'the database became unavailable' }),
+      );
+    }
+  });
+  const log = deps.logger.child({ method, peer: call.getPeer() });
+  return {
+    ctx: { signal: controller.signal, log, deadline },
+    dispose: () => {
+      call.off('cancelled', onCancelled);
+      deps.shutdown.removeEventListener('abort', onShutdown);
+      stopHealth();
+    },
+  };
+}
+
+function fail(deps: HandlerDeps, log: Logger, error: unknown, started: number): AetherisError {
+  const mapped = toAetherisError(error, log);
+  if (mapped.reason === Reason.DATABASE_UNAVAILABLE && deps.health.isServing) deps.health.reportUnavailable();
+  const level = mapped.code === Code.INTERNAL ? 'error' : mapped.code === Code.UNAVAILABLE ? 'warn' : 'info';
+  log[level]({ code: mapped.code, reason: mapped.reason, ms: elapsed(started) }, mapped.message);
+  return mapped;
+}
+
+function abortReason(signal: AbortSignal): AetherisError {
+  return signal.reason instanceof AetherisError ? signal.reason : cancelled('the call was cancelled');
+}
+
+function cancelled(message: string): AetherisError {
+  return new AetherisError({ code: Code.CANCELLED, reason: Reason.CANCELLED, message });
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}
+
+/** Throws the abort reason of a context signal as an {@link AetherisError}. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortReason(signal);
+}

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { DatabasePool } from 'slonik';
+import { ComplianceServiceService } from '../../gen/ts/aetheris/compliance/v1/compliance_service.js';
+import { ForensicsServiceService } from '../../gen/ts/aetheris/forensics/v1/forensics_service.js';
+import { AdminServiceService } from '../../gen/ts/aetheris/runtime/v1/admin_service.js';
+import { RuntimeServiceService } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import { SignalServiceService } from '../../gen/ts/aetheris/signal/v1/signal_service.js';
+import { adminService } from '../services/admin-service.js';
+import type { ServiceDeps } from '../services/deps.js';
+import { runtimeService } from '../services/runtime-service.js';
+import { unimplementedService } from '../services/unimplemented.js';
+import { EventNotifier } from '../store/event-notifier.js';
+import { createDatabasePool } from '../store/pool.js';
+import { projectRoot } from '../store/project-root.js';
+import { Authenticator } from './auth.js';
+import { DatabaseHealth } from './database-health.js';
+import type { Logger } from './logger.js';
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  databaseUrl: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  logger: Logger;
+  poolSize?: number;
+  maxReceiveMessageBytes?: number;
+  maxSendMessageBytes?: number;
+  shutdownGraceMs?: number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  readonly port: number;
+  readonly address: string;
+  readonly pool: DatabasePool;
+  /** Graceful: NOT_SERVING, refuse new calls, end streams, drain in-flight calls, close the pool. */
+  shutdown(): Promise<void>;
+}
+
+export const SERVICE_NAMES = [
+  'aetheris.runtime.v1.RuntimeService',
+  'aetheris.runtime.v1.AdminService',
+  'aetheris.signal.v1.SignalService',
+  'aetheris.forensics.v1.ForensicsService',
+  'aetheris.compliance.v1.ComplianceService',
+] as const;
+
+/** Starts the gRPC server on an already migrated database. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { logger } = options;
+  const pool = await createDatabasePool({ connectionString: options.databaseUrl, maximumPoolSize: options.poolSize });
+  const notifier = new EventNotifier(options.databaseUrl, logger.child({ component: 'notifier' }));
+  await notifier.start();
+  const health = new DatabaseHealth(pool, notifier, logger.child({ component: 'health' }));
+  await health.start();
+
+  const shutdownController = new AbortController();
+  const deps: ServiceDeps = {
+    pool,
+    notifier,
+    authenticator: new Authenticator(pool),
+    health,
+    logger,
+    shutdown: shutdownController.signal,
+  };
+
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 8 * 1024 * 1024,
+    'grpc.max_send_message_length': options.maxSendMessageBytes ?? 16 * 1024 * 1024,
+    // Detect dead peers on idle streams; let clients ping as often as every 10 s.
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    'grpc.max_connection_idle_ms': 30 * 60_000,
+  });
+  server.addService(RuntimeServiceService, runtimeService(deps));
+  server.addService(AdminServiceService, adminService(deps));
+  server.addService(SignalServiceService, unimplementedService(deps, 'aetheris.signal.v1.SignalService', SignalServiceService));
+  server.addService(
+    ForensicsServiceService,
+    unimplementedService(deps, 'aetheris.forensics.v1.ForensicsService', ForensicsServiceService),
+  );
+  server.addService(
+    ComplianceServiceService,
+    unimplementedService(deps, 'aetheris.compliance.v1.ComplianceService', ComplianceServiceService),
+  );
+
+  const healthService = new HealthImplementation({ '': 'SERVING' });
+  const setHealth = (serving: boolean): void => {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    healthService.setStatus('', status);
+    for (const name of SERVICE_NAMES) healthService.setStatus(name, status);
+  };
+  setHealth(health.isServing);
+  health.onChange(setHealth);
+  healthService.addToServer(server);
+  new ReflectionService(
+    loadFileDescriptorSetFromBuffer(readFileSync(path.join(projectRoot(), 'gen', 'descriptor.binpb'))),
+  ).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+  const address = `${options.host}:${port}`;
+  logger.info({ address }, 'aetheris serving');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({}, 'shutting down: draining calls');
+      setHealth(false);
+      health.stop();
+      // Streams and long polls end now with UNAVAILABLE/SHUTTING_DOWN so clients resume elsewhere.
+      shutdownController.abort();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          logger.warn({}, 'grace period over: cancelling remaining calls');
+          server.forceShutdown();
+          resolve();
+        }, options.shutdownGraceMs ?? 10_000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await notifier.close();
+      await pool.end();
+      logger.info({}, 'stopped');
+    })();
+    return stopping;
+  };
+  return { port, address, pool, shutdown };
+}

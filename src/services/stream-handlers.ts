@@ -1,0 +1,139 @@
+import type { GlobalPosition } from '../../gen/ts/aetheris/runtime/v1/event.js';
+import type {
+  StreamEventsRequest,
+  StreamEventsResponse,
+  SubscribeEventsRequest,
+  SubscribeEventsResponse,
+} from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import { invalidField, notFound } from '../domain/errors.js';
+import { isTerminal } from '../domain/job-state.js';
+import type { GlobalPositionRecord } from '../domain/records.js';
+import { requireName, requireRange, requireUuid } from '../domain/validation.js';
+import { type CallContext, type Send, throwIfAborted } from '../server/handlers.js';
+import { readJobEventsWithHead, readTenantEvents, type TenantEventFilter, tenantLogEnd } from '../store/events.js';
+import type { ServiceDeps } from './deps.js';
+import { eventToProto, jobStateToProto, positionToProto } from './mappers.js';
+
+/** Re-check interval when no notification arrives: the safety net, not the mechanism. */
+const SAFETY_RECHECK_MS = 2000;
+/** Idle subscriptions send a checkpoint this often so clients can persist progress. */
+const CHECKPOINT_INTERVAL_MS = 5000;
+
+export async function handleStreamEvents(
+  deps: ServiceDeps,
+  request: StreamEventsRequest,
+  ctx: CallContext,
+  send: Send<StreamEventsResponse>,
+): Promise<void> {
+  const jobId = requireUuid('job_id', request.jobId);
+  const batch = request.maxBatch === 0 ? 256 : requireRange('max_batch', request.maxBatch, 1, 1000);
+  const tenant = ctx.principal.tenant;
+  let after = request.afterSeq;
+  let replayHead: bigint | undefined;
+  let caughtUp = false;
+  for (;;) {
+    throwIfAborted(ctx.signal);
+    const version = deps.notifier.version(tenant);
+    const page = await readJobEventsWithHead(deps.pool, tenant, jobId, after, batch);
+    if (!page) throw notFound('job', jobId);
+    replayHead ??= page.headSeq;
+    const last = page.events.at(-1);
+    if (last) after = last.seq;
+    const reachedHead: boolean = !caughtUp && after >= replayHead;
+    if (last || reachedHead) {
+      await send({ events: page.events.map(eventToProto), caughtUp: reachedHead, jobState: jobStateToProto(page.state) });
+      caughtUp ||= reachedHead;
+    }
+    if (page.events.length === batch) continue;
+    if (!request.follow) return;
+    // The job's history is closed once it is terminal and everything up to its head was sent.
+    if (isTerminal(page.state) && after >= page.headSeq) return;
+    await deps.notifier.waitForTenant(tenant, version, SAFETY_RECHECK_MS, ctx.signal);
+  }
+}
+
+export async function handleSubscribeEvents(
+  deps: ServiceDeps,
+  request: SubscribeEventsRequest,
+  ctx: CallContext,
+  send: Send<SubscribeEventsResponse>,
+): Promise<void> {
+  const batch = request.maxBatch === 0 ? 256 : requireRange('max_batch', request.maxBatch, 1, 1000);
+  const filter = parseFilter(request);
+  const tenant = ctx.principal.tenant;
+  let after: GlobalPositionRecord = request.after
+    ? positionFrom(request.after)
+    : request.fromEnd
+      ? await tenantLogEnd(deps.pool)
+      : { txId: 0n, position: 0n };
+  let caughtUp = false;
+  let lastSentAt = 0;
+  let lastSent = after;
+  let heldBackDelay = 5;
+  for (;;) {
+    throwIfAborted(ctx.signal);
+    const version = deps.notifier.version(tenant);
+    const page = await readTenantEvents(deps.pool, tenant, after, filter, batch);
+    const last = page.events.at(-1);
+    const checkpoint = page.drainedTo ?? (last ? { txId: last.txId, position: last.position } : after);
+    const reachedEnd: boolean = !caughtUp && page.drainedTo !== null;
+    const idleCheckpointDue = Date.now() - lastSentAt >= CHECKPOINT_INTERVAL_MS && isAfter(checkpoint, lastSent);
+    if (last || reachedEnd || idleCheckpointDue) {
+      await send({ events: page.events.map(eventToProto), checkpoint: positionToProto(checkpoint), caughtUp: reachedEnd });
+      lastSentAt = Date.now();
+      lastSent = checkpoint;
+      caughtUp ||= reachedEnd;
+    }
+    after = checkpoint;
+    if (page.drainedTo === null) continue;
+    if (!request.follow) return;
+    if (page.heldBack) {
+      // Committed events wait behind an older open transaction; it may end without any
+      // notification (rollback, another tenant), so poll briefly until the horizon passes.
+      await sleep(heldBackDelay, ctx.signal);
+      heldBackDelay = Math.min(heldBackDelay * 2, 200);
+      continue;
+    }
+    heldBackDelay = 5;
+    const wait = Math.min(SAFETY_RECHECK_MS, CHECKPOINT_INTERVAL_MS - (Date.now() - lastSentAt));
+    await deps.notifier.waitForTenant(tenant, version, Math.max(wait, 50), ctx.signal);
+  }
+}
+
+function parseFilter(request: SubscribeEventsRequest): TenantEventFilter {
+  const filter: TenantEventFilter = { exactTypes: [], typePrefixes: [], jobIds: [], jobTypes: [] };
+  const source = request.filter;
+  if (!source) return filter;
+  source.eventTypes.forEach((type, index) => {
+    if (type.endsWith('*')) {
+      const prefix = type.slice(0, -1);
+      if (prefix !== '') requireName(`filter.event_types[${index}]`, prefix);
+      filter.typePrefixes.push(prefix);
+    } else filter.exactTypes.push(requireName(`filter.event_types[${index}]`, type));
+  });
+  if (source.jobIds.length > 100) throw invalidField('filter.job_ids', 'at most 100 job ids');
+  filter.jobIds = source.jobIds.map((id, index) => requireUuid(`filter.job_ids[${index}]`, id));
+  filter.jobTypes = source.jobTypes.map((type, index) => requireName(`filter.job_types[${index}]`, type));
+  return filter;
+}
+
+function positionFrom(position: GlobalPosition): GlobalPositionRecord {
+  if (position.position > 9_223_372_036_854_775_807n) throw invalidField('after.position', 'is out of range');
+  return { txId: position.transactionId, position: position.position };
+}
+
+function isAfter(a: GlobalPositionRecord, b: GlobalPositionRecord): boolean {
+  return a.txId > b.txId || (a.txId === b.txId && a.position > b.position);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

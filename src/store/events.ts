@@ -1,0 +1,195 @@
+import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { JobState } from '../domain/job-state.js';
+import type { EventRecord, GlobalPositionRecord } from '../domain/records.js';
+import { type EventRow, eventRow, toEventRecord } from './rows.js';
+import { columns, EVENT_COLUMN_NAMES, sql } from './sql.js';
+
+const eventColumns = columns('e', EVENT_COLUMN_NAMES);
+
+/** A prepared event: canonical payload text and its digest, computed before the call. */
+export interface PreparedEvent {
+  /** Client-chosen UUID, or null for a server-generated one. */
+  eventId: string | null;
+  type: string;
+  payload: string;
+  digest: Buffer;
+}
+
+/** What {@link appendEvents} needs. */
+export interface AppendParams {
+  tenant: string;
+  jobId: string;
+  expectedSeq: bigint | null;
+  fencingToken: bigint | null;
+  events: PreparedEvent[];
+  actor: string;
+}
+
+export type AppendOutcome =
+  | { kind: 'appended' | 'duplicate'; firstSeq: bigint; lastSeq: bigint; lastHash: Buffer }
+  | { kind: 'wrong_expected_seq'; actualSeq: bigint }
+  | { kind: 'not_found' | 'idempotency_conflict' | 'lease_lost' | 'job_terminal' };
+
+const appendRow = z.object({
+  outcome: z.string(),
+  first_seq: z.bigint().nullable(),
+  last_seq: z.bigint().nullable(),
+  last_hash: z.custom<Buffer>().nullable(),
+  actual_seq: z.bigint().nullable(),
+});
+
+/**
+ * Appends a batch in one round trip: `aetheris.append_events` locks the job head, checks
+ * idempotency, fencing, state and expected seq, chains and inserts, and moves the head.
+ */
+export async function appendEvents(db: CommonQueryMethods, params: AppendParams): Promise<AppendOutcome> {
+  const { events } = params;
+  const row = await db.one(sql.type(appendRow)`
+    select * from aetheris.append_events(
+      ${params.tenant}, ${params.jobId}::uuid, ${params.expectedSeq}, ${params.fencingToken},
+      ${sql.array(events.map((event) => event.eventId), 'uuid')},
+      ${sql.array(events.map((event) => event.type), 'text')},
+      ${sql.array(events.map((event) => event.payload), 'text')},
+      ${sql.array(events.map((event) => event.digest), 'bytea')},
+      ${params.actor})`);
+  switch (row.outcome) {
+    case 'appended':
+    case 'duplicate':
+      return {
+        kind: row.outcome,
+        firstSeq: row.first_seq ?? 0n,
+        lastSeq: row.last_seq ?? 0n,
+        lastHash: row.last_hash ?? Buffer.alloc(0),
+      };
+    case 'wrong_expected_seq':
+      return { kind: 'wrong_expected_seq', actualSeq: row.actual_seq ?? 0n };
+    case 'not_found':
+    case 'idempotency_conflict':
+    case 'lease_lost':
+    case 'job_terminal':
+      return { kind: row.outcome };
+    default:
+      throw new Error(`unexpected append outcome ${row.outcome}`);
+  }
+}
+
+/** Events of one job with seq > afterSeq, in order. */
+export async function readJobEvents(
+  db: CommonQueryMethods,
+  tenant: string,
+  jobId: string,
+  afterSeq: bigint,
+  limit: number,
+): Promise<EventRecord[]> {
+  const rows = await db.any(sql.type(eventRow)`
+    select ${eventColumns} from aetheris.events e
+     where e.tenant_id = ${tenant} and e.job_id = ${jobId}::uuid and e.seq > ${afterSeq}
+     order by e.seq limit ${limit}`);
+  return rows.map(toEventRecord);
+}
+
+/** Filters of a tenant subscription (see `EventFilter` in event.proto). */
+export interface TenantEventFilter {
+  exactTypes: string[];
+  typePrefixes: string[];
+  jobIds: string[];
+  jobTypes: string[];
+}
+
+/** One read of the tenant log. */
+export interface TenantEventsPage {
+  events: EventRecord[];
+  /**
+   * A resume position covering everything below the visibility horizon when the read
+   * exhausted it; null when the page was full (resume from the last event instead).
+   */
+  drainedTo: GlobalPositionRecord | null;
+  /** True when committed events exist beyond the horizon (an older transaction is still open). */
+  heldBack: boolean;
+}
+
+const pageRow = eventRow.partial().extend({ horizon: z.bigint(), held_back: z.boolean() });
+
+/**
+ * Reads the tenant's events after `after` in global order, only from transactions older than
+ * the snapshot xmin: every transaction below it has finished, so a concurrent writer that
+ * commits late still lands after the cursor and is never skipped. One round trip.
+ */
+export async function readTenantEvents(
+  db: CommonQueryMethods,
+  tenant: string,
+  after: GlobalPositionRecord,
+  filter: TenantEventFilter,
+  limit: number,
+): Promise<TenantEventsPage> {
+  const afterCursor = sql.fragment`(${after.txId.toString()}::xid8, ${after.position}::bigint)`;
+  const conditions = [
+    sql.fragment`e.tenant_id = ${tenant}`,
+    sql.fragment`(e.tx_id, e.position) > ${afterCursor}`,
+    sql.fragment`e.tx_id < h.horizon`,
+  ];
+  const typeMatches = [];
+  if (filter.exactTypes.length > 0) typeMatches.push(sql.fragment`e.type = any(${sql.array(filter.exactTypes, 'text')})`);
+  for (const prefix of filter.typePrefixes) typeMatches.push(sql.fragment`starts_with(e.type, ${prefix})`);
+  if (typeMatches.length > 0) conditions.push(sql.fragment`(${sql.join(typeMatches, sql.fragment` or `)})`);
+  if (filter.jobIds.length > 0) conditions.push(sql.fragment`e.job_id = any(${sql.array(filter.jobIds, 'uuid')})`);
+  if (filter.jobTypes.length > 0) {
+    conditions.push(sql.fragment`exists (select 1 from aetheris.jobs j where j.tenant_id = e.tenant_id
+      and j.job_id = e.job_id and j.job_type = any(${sql.array(filter.jobTypes, 'text')}))`);
+  }
+  const rows = await db.any(sql.type(pageRow)`
+    with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
+    select h.horizon::text::bigint as horizon,
+           exists (select 1 from aetheris.events e where e.tenant_id = ${tenant}
+                     and e.tx_id >= h.horizon and (e.tx_id, e.position) > ${afterCursor}) as held_back,
+           x.*
+      from h left join lateral (
+        select ${eventColumns} from aetheris.events e
+         where ${sql.join(conditions, sql.fragment` and `)}
+         order by e.tx_id, e.position
+         limit ${limit}) x on true`);
+  const first = rows[0];
+  if (!first) throw new Error('tenant read returned no row');
+  const events = first.seq == null ? [] : rows.map((row) => toEventRecord(row as EventRow));
+  if (events.length === limit) return { events, drainedTo: null, heldBack: false };
+  const drainedTo = { txId: first.horizon - 1n, position: MAX_POSITION };
+  return { events, drainedTo: later(drainedTo, after) ? drainedTo : after, heldBack: first.held_back };
+}
+
+/** Largest position value: a checkpoint "(tx, MAX)" covers every event of transaction tx. */
+export const MAX_POSITION = 9_223_372_036_854_775_807n;
+
+/** The position just before the tenant's next event: a `from_end` subscription starts here. */
+export async function tenantLogEnd(db: CommonQueryMethods): Promise<GlobalPositionRecord> {
+  const horizon = await db.oneFirst(sql.type(z.object({ horizon: z.bigint() }))`
+    select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon`);
+  return { txId: horizon - 1n, position: MAX_POSITION };
+}
+
+function later(a: GlobalPositionRecord, b: GlobalPositionRecord): boolean {
+  return a.txId > b.txId || (a.txId === b.txId && a.position > b.position);
+}
+
+const jobPageRow = eventRow.partial().extend({ job_state: z.custom<JobState>(), head_seq_now: z.bigint() });
+
+/** A job's events after `afterSeq` together with its state and head, in one round trip. */
+export async function readJobEventsWithHead(
+  db: CommonQueryMethods,
+  tenant: string,
+  jobId: string,
+  afterSeq: bigint,
+  limit: number,
+): Promise<{ state: JobState; headSeq: bigint; events: EventRecord[] } | null> {
+  const rows = await db.any(sql.type(jobPageRow)`
+    select j.state as job_state, j.head_seq as head_seq_now, x.*
+      from aetheris.jobs j left join lateral (
+        select ${eventColumns} from aetheris.events e
+         where e.tenant_id = j.tenant_id and e.job_id = j.job_id and e.seq > ${afterSeq}
+         order by e.seq limit ${limit}) x on true
+     where j.tenant_id = ${tenant} and j.job_id = ${jobId}::uuid`);
+  const first = rows[0];
+  if (!first) return null;
+  const events = first.seq == null ? [] : rows.map((row) => toEventRecord(row as EventRow));
+  return { state: first.job_state, headSeq: first.head_seq_now, events };
+}

@@ -1,0 +1,119 @@
+import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { JobState } from '../domain/job-state.js';
+import type { JobRecord, Micros, RetryPolicyRecord } from '../domain/records.js';
+import { jobRow, toJobRecord } from './rows.js';
+import { columns, JOB_COLUMN_NAMES, sql } from './sql.js';
+
+const jobColumns = columns('j', JOB_COLUMN_NAMES);
+const outcomeJobRow = jobRow.extend({ outcome: z.string() });
+
+/** Everything `aetheris.create_job` needs; payloads are canonical JSON text. */
+export interface CreateJobParams {
+  tenant: string;
+  jobId: string;
+  jobType: string;
+  queue: string;
+  input: string;
+  priority: number;
+  retryPolicy: RetryPolicyRecord;
+  labels: Record<string, string>;
+  idempotencyKey: string | null;
+  requestDigest: Buffer;
+  runAt: Micros | null;
+  attemptTimeoutUs: bigint;
+  event: { eventId: string; payload: string; digest: Buffer };
+  actor: string;
+}
+
+export type CreateJobOutcome =
+  | { kind: 'created'; job: JobRecord }
+  | { kind: 'existing'; job: JobRecord }
+  | { kind: 'idempotency_conflict'; job: JobRecord };
+
+/** Creates a job and its `aetheris.job.created` event in one statement. */
+export async function createJob(db: CommonQueryMethods, params: CreateJobParams): Promise<CreateJobOutcome> {
+  const row = await db.one(sql.type(outcomeJobRow)`
+    select c.outcome, (c.job).* from aetheris.create_job(
+      ${params.tenant}, ${params.jobId}::uuid, ${params.jobType}, ${params.queue}, ${params.input},
+      ${params.priority}, ${params.retryPolicy.maxAttempts}, ${sql.jsonb({ ...params.retryPolicy })},
+      ${sql.jsonb(params.labels)}, ${params.idempotencyKey}, ${sql.binary(params.requestDigest)},
+      ${params.runAt === null ? null : usToTimestamp(params.runAt)},
+      ${params.attemptTimeoutUs}, ${params.event.eventId}::uuid, ${params.event.payload},
+      ${sql.binary(params.event.digest)}, ${params.actor}) c`);
+  const kind = row.outcome as CreateJobOutcome['kind'];
+  return { kind, job: toJobRecord(row) };
+}
+
+/** One job of the tenant, or null. */
+export async function getJob(db: CommonQueryMethods, tenant: string, jobId: string): Promise<JobRecord | null> {
+  const row = await db.maybeOne(sql.type(jobRow)`
+    select ${jobColumns} from aetheris.jobs j where j.tenant_id = ${tenant} and j.job_id = ${jobId}::uuid`);
+  return row ? toJobRecord(row) : null;
+}
+
+/** Filters of {@link listJobs}. */
+export interface ListJobsFilter {
+  states: JobState[];
+  jobType: string | null;
+  queue: string | null;
+  createdAfter: Micros | null;
+  createdBefore: Micros | null;
+  labels: Record<string, string>;
+}
+
+/** Keyset cursor: the last row of the previous page. */
+export interface JobCursor {
+  createdAt: Micros;
+  jobId: string;
+}
+
+/** A page of the tenant's jobs, newest first; fetches one extra row to know if more exist. */
+export async function listJobs(
+  db: CommonQueryMethods,
+  tenant: string,
+  filter: ListJobsFilter,
+  cursor: JobCursor | null,
+  limit: number,
+): Promise<{ jobs: JobRecord[]; more: boolean }> {
+  const conditions = [sql.fragment`j.tenant_id = ${tenant}`];
+  if (filter.states.length > 0) conditions.push(sql.fragment`j.state = any(${sql.array(filter.states, 'text')})`);
+  if (filter.jobType !== null) conditions.push(sql.fragment`j.job_type = ${filter.jobType}`);
+  if (filter.queue !== null) conditions.push(sql.fragment`j.queue = ${filter.queue}`);
+  if (filter.createdAfter !== null) conditions.push(sql.fragment`j.created_at >= ${usToTimestamp(filter.createdAfter)}`);
+  if (filter.createdBefore !== null) conditions.push(sql.fragment`j.created_at < ${usToTimestamp(filter.createdBefore)}`);
+  if (Object.keys(filter.labels).length > 0) conditions.push(sql.fragment`j.labels @> ${sql.jsonb(filter.labels)}`);
+  if (cursor) {
+    conditions.push(
+      sql.fragment`(j.created_at, j.job_id) < (${usToTimestamp(cursor.createdAt)}, ${cursor.jobId}::uuid)`,
+    );
+  }
+  const rows = await db.any(sql.type(jobRow)`
+    select ${jobColumns} from aetheris.jobs j
+     where ${sql.join(conditions, sql.fragment` and `)}
+     order by j.created_at desc, j.job_id desc
+     limit ${limit + 1}`);
+  return { jobs: rows.slice(0, limit).map(toJobRecord), more: rows.length > limit };
+}
+
+export type CancelJobOutcome =
+  | { kind: 'not_found' }
+  | { kind: 'cancelled' | 'already_cancelled' | 'job_terminal'; job: JobRecord };
+
+/** Cancels a job with its `aetheris.job.cancelled` event in one statement. */
+export async function cancelJob(
+  db: CommonQueryMethods,
+  params: { tenant: string; jobId: string; event: { eventId: string; payload: string; digest: Buffer }; actor: string },
+): Promise<CancelJobOutcome> {
+  const row = await db.one(sql.type(outcomeJobRow)`
+    select c.outcome, (c.job).* from aetheris.cancel_job(
+      ${params.tenant}, ${params.jobId}::uuid, ${params.event.eventId}::uuid, ${params.event.payload},
+      ${sql.binary(params.event.digest)}, ${params.actor}) c`);
+  if (row.outcome === 'not_found') return { kind: 'not_found' };
+  return { kind: row.outcome as 'cancelled', job: toJobRecord(row) };
+}
+
+/** Exact microsecond timestamp literal (Date would drop microseconds). */
+export function usToTimestamp(us: Micros): ReturnType<typeof sql.fragment> {
+  return sql.fragment`('epoch'::timestamptz + ${us}::bigint * interval '1 microsecond')`;
+}
