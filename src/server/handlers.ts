@@ -29,6 +29,13 @@ export interface HandlerDeps {
   logger: Logger;
   /** Aborted when the server starts shutting down (ends long polls and streams). */
   shutdown: AbortSignal;
+  stats: ServerStats;
+}
+
+/** Counters for tests and operators (exported as metrics later). */
+export interface ServerStats {
+  /** Stream messages handed to the transport. */
+  messagesStreamed: number;
 }
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
@@ -78,21 +85,19 @@ export function serverStream<Req, Res>(
   return (call) => {
     const started = performance.now();
     const { ctx, dispose } = openContext(deps, method, call as AnyCall);
-    const send: Send<Res> = (message) =>
-      new Promise((resolve, reject) => {
-        if (ctx.signal.aborted) return reject(abortReason(ctx.signal));
-        if (call.write(message)) return resolve();
-        const onDrain = (): void => {
-          ctx.signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        const onAbort = (): void => {
-          call.off('drain', onDrain);
-          reject(abortReason(ctx.signal));
-        };
-        call.once('drain', onDrain);
-        ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // At most one message waits in the transport while the next is being prepared: each write
+    // is acknowledged only once HTTP/2 flow control has let it out, so a reader that stops
+    // reading stops the handler (and its database reads) instead of growing a buffer.
+    let inFlight: Promise<void> = Promise.resolve();
+    const send: Send<Res> = async (message) => {
+      await Promise.race([inFlight, aborted(ctx.signal)]);
+      throwIfAborted(ctx.signal);
+      inFlight = new Promise((resolve, reject) => {
+        call.write(message, (error?: Error | null) => (error ? reject(error) : resolve()));
       });
+      inFlight.catch(() => undefined);
+      deps.stats.messagesStreamed++;
+    };
     prepare(deps, call.metadata, permission)
       .then((principal) => fn(call.request, { ...ctx, principal }, send))
       .then(
@@ -104,7 +109,8 @@ export function serverStream<Req, Res>(
         (error: unknown) => {
           dispose();
           if (call.cancelled) return;
-          call.destroy(Object.assign(new Error(), toServiceError(fail(deps, ctx.log, error, started))));
+          // grpc-js turns an 'error' event into the call's status (destroy() would skip it).
+          call.emit('error', Object.assign(new Error(), toServiceError(fail(deps, ctx.log, error, started))));
         },
       );
   };
@@ -171,6 +177,13 @@ function fail(deps: HandlerDeps, log: Logger, error: unknown, started: number): 
   const level = mapped.code === Code.INTERNAL ? 'error' : mapped.code === Code.UNAVAILABLE ? 'warn' : 'info';
   log[level]({ code: mapped.code, reason: mapped.reason, ms: elapsed(started) }, mapped.message);
   return mapped;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 function abortReason(signal: AbortSignal): AetherisError {

@@ -19,6 +19,7 @@ import { createDatabasePool } from '../store/pool.js';
 import { projectRoot } from '../store/project-root.js';
 import { Authenticator } from './auth.js';
 import { DatabaseHealth } from './database-health.js';
+import type { ServerStats } from './handlers.js';
 import type { Logger } from './logger.js';
 
 /** Options of {@link startServer}. */
@@ -39,6 +40,7 @@ export interface RunningServer {
   readonly port: number;
   readonly address: string;
   readonly pool: DatabasePool;
+  readonly stats: Readonly<ServerStats>;
   /** Graceful: NOT_SERVING, refuse new calls, end streams, drain in-flight calls, close the pool. */
   shutdown(): Promise<void>;
 }
@@ -61,6 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await health.start();
 
   const shutdownController = new AbortController();
+  const stats: ServerStats = { messagesStreamed: 0 };
   const deps: ServiceDeps = {
     pool,
     notifier,
@@ -68,6 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     health,
     logger,
     shutdown: shutdownController.signal,
+    stats,
   };
 
   const server = new Server({
@@ -138,5 +142,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })();
     return stopping;
   };
-  return { port, address, pool, shutdown };
+  return { port, address, pool, stats, shutdown };
 }
