@@ -9,5 +9,7 @@ export default defineConfig({
     // Files share one PostgreSQL cluster (each has its own database); 2 cores here.
     maxWorkers: 2,
     fileParallelism: true,
+    // The JSON report feeds the one-line summary printed by .ci/run.
+    reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
   },
 });

@@ -11,8 +11,16 @@ export const serverConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(50051),
   /** Largest request accepted, bytes. */
-  maxReceiveMessageBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
-  maxSendMessageBytes: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  maxReceiveMessageBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024),
+  maxSendMessageBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
   poolSize: z.coerce.number().int().min(1).max(500).default(16),
   /** How long shutdown waits for in-flight calls before cancelling them, ms. */
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),

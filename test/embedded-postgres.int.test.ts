@@ -5,11 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CREDENTIALS_FILE,
-  type EmbeddedPostgres,
-  startEmbeddedPostgres,
-} from '../src/store/embedded-postgres.js';
+import { CREDENTIALS_FILE, type EmbeddedPostgres, startEmbeddedPostgres } from '../src/store/embedded-postgres.js';
 import {
   RELOCATION_NOTE_FILE,
   ROOT_CACHE_DIR,
@@ -80,9 +76,7 @@ describe('embedded PostgreSQL supervisor', () => {
       // A new supervisor on the same dataDir reuses the stored port and password.
       const again = await start(dataDir);
       expect(again.connectionString).toBe(db.connectionString);
-      expect(again.urlFor('other db')).toBe(
-        db.connectionString.replace(/\/postgres$/, '/other%20db'),
-      );
+      expect(again.urlFor('other db')).toBe(db.connectionString.replace(/\/postgres$/, '/other%20db'));
       expect(await query(again.connectionString, 'select v from t')).toEqual([{ v: 'kept' }]);
     },
     TIMEOUT,
@@ -135,9 +129,7 @@ describe('embedded PostgreSQL supervisor', () => {
       const nativeCopy = path.join(hidden, 'native');
       await fs.cp(pkgNative, nativeCopy, { recursive: true, verbatimSymlinks: true });
       const version = `test-${process.pid}-${Date.now()}`;
-      cleanups.push(() =>
-        fs.rm(path.join(ROOT_CACHE_DIR, `pg-${version}`), { recursive: true, force: true }),
-      );
+      cleanups.push(() => fs.rm(path.join(ROOT_CACHE_DIR, `pg-${version}`), { recursive: true, force: true }));
 
       const dir = await reachableNativeDir(nativeCopy, version, runAs);
       expect(dir).toBe(path.join(ROOT_CACHE_DIR, `pg-${version}`));
@@ -186,10 +178,7 @@ describe('embedded PostgreSQL supervisor', () => {
       );
 
       const db = await start(dataDir);
-      const [after] = await query<{ t: string }>(
-        db.connectionString,
-        'select pg_postmaster_start_time()::text as t',
-      );
+      const [after] = await query<{ t: string }>(db.connectionString, 'select pg_postmaster_start_time()::text as t');
       expect(after).not.toEqual(before);
       expect(await query(db.connectionString, 'select v from t')).toEqual([{ v: 7 }]);
     },

@@ -25,7 +25,12 @@ afterAll(() => env.close());
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 async function newJob(): Promise<string> {
-  const { job } = await unary(acme.runtime, acme.runtime.createJob, CreateJobRequest.fromPartial({ jobType: 'agent' }), acme.metadata());
+  const { job } = await unary(
+    acme.runtime,
+    acme.runtime.createJob,
+    CreateJobRequest.fromPartial({ jobType: 'agent' }),
+    acme.metadata(),
+  );
   return job?.id ?? '';
 }
 
@@ -38,7 +43,12 @@ function append(request: AppendInput) {
 async function readAll(jobId: string): Promise<Event[]> {
   const all: Event[] = [];
   for (let after = 0n; ; ) {
-    const page = await unary(acme.runtime, acme.runtime.readEvents, { jobId, afterSeq: after, limit: 1000 }, acme.metadata());
+    const page = await unary(
+      acme.runtime,
+      acme.runtime.readEvents,
+      { jobId, afterSeq: after, limit: 1000 },
+      acme.metadata(),
+    );
     all.push(...page.events);
     if (page.events.length < 1000) return all;
     after = page.events.at(-1)?.seq ?? after;
@@ -82,7 +92,11 @@ describe('AppendEvents', () => {
         for (let round = 0; round < rounds; round++) {
           const { job } = await unary(acme.runtime, acme.runtime.getJob, { jobId }, acme.metadata());
           try {
-            await append({ jobId, expectedSeq: job?.headSeq ?? 0n, events: [{ type: 'w', payload: json({ writer, round }) }] });
+            await append({
+              jobId,
+              expectedSeq: job?.headSeq ?? 0n,
+              events: [{ type: 'w', payload: json({ writer, round }) }],
+            });
             wins++;
           } catch (error) {
             expect((error as { code: number }).code).toBe(status.ABORTED);
@@ -100,10 +114,15 @@ describe('AppendEvents', () => {
 
   it('reports the actual seq on a stale expected_seq and writes nothing', async () => {
     const jobId = await newJob();
-    await expectGrpcError(append({ jobId, expectedSeq: 5n, events: [{ type: 'x', payload: json(1) }] }), status.ABORTED, 'WRONG_EXPECTED_SEQ', {
-      actual_seq: '1',
-      expected_seq: '5',
-    });
+    await expectGrpcError(
+      append({ jobId, expectedSeq: 5n, events: [{ type: 'x', payload: json(1) }] }),
+      status.ABORTED,
+      'WRONG_EXPECTED_SEQ',
+      {
+        actual_seq: '1',
+        expected_seq: '5',
+      },
+    );
     expect((await readAll(jobId)).length).toBe(1);
   });
 
@@ -123,7 +142,13 @@ describe('AppendEvents', () => {
       'IDEMPOTENCY_CONFLICT',
     );
     await expectGrpcError(
-      append({ jobId, events: [{ eventId: ids[1], type: 'pay', payload: json({ n: 1 }) }, { eventId: newId(), type: 'pay', payload: json(2) }] }),
+      append({
+        jobId,
+        events: [
+          { eventId: ids[1], type: 'pay', payload: json({ n: 1 }) },
+          { eventId: newId(), type: 'pay', payload: json(2) },
+        ],
+      }),
       status.FAILED_PRECONDITION,
       'IDEMPOTENCY_CONFLICT',
     );
@@ -133,25 +158,52 @@ describe('AppendEvents', () => {
   it('rejects a stale fencing token with LEASE_LOST', async () => {
     const jobId = await newJob();
     const worker = await env.clients('worker', 'acme');
-    const fenced = AppendEventsRequest.fromPartial({ jobId, fencingToken: 7n, events: [{ type: 'x', payload: json(1) }] });
-    await expectGrpcError(unary(worker.runtime, worker.runtime.appendEvents, fenced, worker.metadata()), status.FAILED_PRECONDITION, 'LEASE_LOST');
+    const fenced = AppendEventsRequest.fromPartial({
+      jobId,
+      fencingToken: 7n,
+      events: [{ type: 'x', payload: json(1) }],
+    });
+    await expectGrpcError(
+      unary(worker.runtime, worker.runtime.appendEvents, fenced, worker.metadata()),
+      status.FAILED_PRECONDITION,
+      'LEASE_LOST',
+    );
     // Operators may append, but not impersonate a worker's lease.
-    await expectGrpcError(append({ jobId, fencingToken: 0n, events: [{ type: 'x', payload: json(1) }] }), status.PERMISSION_DENIED);
+    await expectGrpcError(
+      append({ jobId, fencingToken: 0n, events: [{ type: 'x', payload: json(1) }] }),
+      status.PERMISSION_DENIED,
+    );
   });
 
   it('validates every event before writing any', async () => {
     const jobId = await newJob();
     const cases: [AppendInput, string][] = [
       [{ jobId, events: [] }, 'events'],
-      [{ jobId, events: [{ type: 'ok', payload: json(1) }, { type: '', payload: json(1) }] }, 'events[1].type'],
+      [
+        {
+          jobId,
+          events: [
+            { type: 'ok', payload: json(1) },
+            { type: '', payload: json(1) },
+          ],
+        },
+        'events[1].type',
+      ],
       [{ jobId, events: [{ type: 'aetheris.job.completed', payload: json(1) }] }, 'events[0].type'],
       [{ jobId, events: [{ type: 'ok', payload: Buffer.from('{"a":') }] }, 'events[0].payload'],
       [{ jobId, events: [{ eventId: 'nope', type: 'ok', payload: json(1) }] }, 'events[0].event_id'],
       [{ jobId: 'x', events: [{ type: 'ok', payload: json(1) }] }, 'job_id'],
       [{ jobId, events: Array.from({ length: 1001 }, () => ({ type: 'ok', payload: json(1) })) }, 'events'],
-      [{ jobId, events: Array.from({ length: 5 }, () => ({ type: 'ok', payload: json('a'.repeat(1024 * 1024 - 10)) })) }, 'events'],
+      [
+        {
+          jobId,
+          events: Array.from({ length: 5 }, () => ({ type: 'ok', payload: json('a'.repeat(1024 * 1024 - 10)) })),
+        },
+        'events',
+      ],
     ];
-    for (const [request, field] of cases) await expectGrpcError(append(request), status.INVALID_ARGUMENT, 'INVALID_FIELD', { field });
+    for (const [request, field] of cases)
+      await expectGrpcError(append(request), status.INVALID_ARGUMENT, 'INVALID_FIELD', { field });
     expect((await readAll(jobId)).length).toBe(1);
   });
 });
@@ -159,7 +211,13 @@ describe('AppendEvents', () => {
 describe('hash chain', () => {
   it('is recomputed independently from the stored bytes, and any change is detected', async () => {
     const jobId = await newJob();
-    await append({ jobId, events: [{ type: 'unicode.test', payload: json({ z: 'é', a: [1.5, -0, 1e21] }) }, { type: 'b', payload: json(null) }] });
+    await append({
+      jobId,
+      events: [
+        { type: 'unicode.test', payload: json({ z: 'é', a: [1.5, -0, 1e21] }) },
+        { type: 'b', payload: json(null) },
+      ],
+    });
     const events = await readAll(jobId);
     expect(verifyChain(events.map(chainInput))).toEqual([]);
     const tampered = events.map(chainInput);
@@ -168,7 +226,10 @@ describe('hash chain', () => {
     second.payload = Buffer.from(JSON.stringify({ z: 'é', a: [1.5, 0, 1e22] }));
     expect(verifyChain(tampered).map((v) => v.problem)).toContain('PAYLOAD_DIGEST_MISMATCH');
     const reordered = events.map(chainInput);
-    reordered[2] = { ...(reordered[2] as ReturnType<typeof chainInput>), recordedAtUs: (reordered[2]?.recordedAtUs ?? 0n) + 1n };
+    reordered[2] = {
+      ...(reordered[2] as ReturnType<typeof chainInput>),
+      recordedAtUs: (reordered[2]?.recordedAtUs ?? 0n) + 1n,
+    };
     expect(verifyChain(reordered).map((v) => v.problem)).toContain('HASH_MISMATCH');
     // The SQL chain function and the TypeScript one agree byte for byte.
     const rows = await query<{ ok: boolean }>(
@@ -182,7 +243,9 @@ describe('hash chain', () => {
 
   it('refuses in-place updates of stored events', async () => {
     const jobId = await newJob();
-    await expect(query(env.url, `update aetheris.events set payload = '1' where job_id = $1`, [jobId])).rejects.toThrow(/append-only/);
+    await expect(query(env.url, `update aetheris.events set payload = '1' where job_id = $1`, [jobId])).rejects.toThrow(
+      /append-only/,
+    );
   });
 });
 
@@ -216,11 +279,16 @@ describe('StreamEvents', () => {
     const jobId = await newJob();
     await append({ jobId, events: [1, 2, 3].map((n) => ({ type: 's', payload: json(n) })) });
     const seqs: bigint[] = [];
-    for await (const message of messages(acme.runtime.streamEvents({ jobId, afterSeq: 2n, follow: false, maxBatch: 0 }, acme.metadata()))) {
+    for await (const message of messages(
+      acme.runtime.streamEvents({ jobId, afterSeq: 2n, follow: false, maxBatch: 0 }, acme.metadata()),
+    )) {
       seqs.push(...message.events.map((event) => event.seq));
     }
     expect(seqs).toEqual([3n, 4n]);
-    const missing = acme.runtime.streamEvents({ jobId: newId(), afterSeq: 0n, follow: false, maxBatch: 0 }, acme.metadata());
+    const missing = acme.runtime.streamEvents(
+      { jobId: newId(), afterSeq: 0n, follow: false, maxBatch: 0 },
+      acme.metadata(),
+    );
     await expectGrpcError(
       (async () => {
         for await (const _ of messages(missing)) {

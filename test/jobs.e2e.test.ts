@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobState } from '../gen/ts/aetheris/runtime/v1/job.js';
+import { JobState, type RetryPolicy } from '../gen/ts/aetheris/runtime/v1/job.js';
 import { CreateJobRequest, ListJobsRequest } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import type { AetherisClients } from '../src/client/connect.js';
 import { unary } from '../src/client/connect.js';
@@ -20,11 +20,13 @@ afterAll(() => env.close());
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
-function createJob(clients: AetherisClients, request: Parameters<typeof CreateJobRequest.fromPartial>[0]) {
+type CreateInput = Omit<Partial<CreateJobRequest>, 'retryPolicy'> & { retryPolicy?: Partial<RetryPolicy> };
+
+function createJob(clients: AetherisClients, request: CreateInput) {
   return unary(clients.runtime, clients.runtime.createJob, CreateJobRequest.fromPartial(request), clients.metadata());
 }
 
-const list = (request: Parameters<typeof ListJobsRequest.fromPartial>[0]) => ListJobsRequest.fromPartial(request);
+const list = (request: Partial<ListJobsRequest>) => ListJobsRequest.fromPartial(request);
 
 describe('CreateJob / GetJob', () => {
   it('creates a PENDING job with its created event, canonical input and defaults', async () => {
@@ -37,7 +39,12 @@ describe('CreateJob / GetJob', () => {
     expect(job?.headSeq).toBe(1n);
     const got = await unary(acme.runtime, acme.runtime.getJob, { jobId: job?.id ?? '' }, acme.metadata());
     expect(got.job?.id).toBe(job?.id);
-    const events = await unary(acme.runtime, acme.runtime.readEvents, { jobId: job?.id ?? '', afterSeq: 0n, limit: 0 }, acme.metadata());
+    const events = await unary(
+      acme.runtime,
+      acme.runtime.readEvents,
+      { jobId: job?.id ?? '', afterSeq: 0n, limit: 0 },
+      acme.metadata(),
+    );
     expect(events.events.map((event) => event.type)).toEqual(['aetheris.job.created']);
   });
 
@@ -47,9 +54,15 @@ describe('CreateJob / GetJob', () => {
     const ids = new Set(results.map((result) => result.job?.id));
     expect(ids.size).toBe(1);
     expect(results.filter((result) => result.created)).toHaveLength(1);
-    const rows = await query(env.url, `select count(*)::int as n from aetheris.jobs where idempotency_key = 'order-42'`);
+    const rows = await query(
+      env.url,
+      `select count(*)::int as n from aetheris.jobs where idempotency_key = 'order-42'`,
+    );
     expect(rows[0]?.n).toBe(1);
-    const events = await query(env.url, `select count(*)::int as n from aetheris.events e join aetheris.jobs j using (tenant_id, job_id) where j.idempotency_key = 'order-42'`);
+    const events = await query(
+      env.url,
+      `select count(*)::int as n from aetheris.events e join aetheris.jobs j using (tenant_id, job_id) where j.idempotency_key = 'order-42'`,
+    );
     expect(events[0]?.n).toBe(1);
   });
 
@@ -76,9 +89,17 @@ describe('tenancy', () => {
     const jobId = job?.id ?? '';
     const md = globex.metadata();
     await expectGrpcError(unary(globex.runtime, globex.runtime.getJob, { jobId }, md), status.NOT_FOUND, 'NOT_FOUND');
-    await expectGrpcError(unary(globex.runtime, globex.runtime.readEvents, { jobId, afterSeq: 0n, limit: 0 }, md), status.NOT_FOUND);
     await expectGrpcError(
-      unary(globex.runtime, globex.runtime.appendEvents, { jobId, events: [{ eventId: '', type: 'x', payload: json(1) }] }, md),
+      unary(globex.runtime, globex.runtime.readEvents, { jobId, afterSeq: 0n, limit: 0 }, md),
+      status.NOT_FOUND,
+    );
+    await expectGrpcError(
+      unary(
+        globex.runtime,
+        globex.runtime.appendEvents,
+        { jobId, events: [{ eventId: '', type: 'x', payload: json(1) }] },
+        md,
+      ),
       status.NOT_FOUND,
     );
     await expectGrpcError(unary(globex.runtime, globex.runtime.cancelJob, { jobId, reason: '' }, md), status.NOT_FOUND);
@@ -92,7 +113,11 @@ describe('tenancy', () => {
   it('rejects missing, malformed and revoked credentials', async () => {
     const { connect } = await import('../src/client/connect.js');
     const anonymous = connect({ address: env.server.address, apiKey: 'nope' });
-    await expectGrpcError(unary(anonymous.runtime, anonymous.runtime.listJobs, list({}), anonymous.metadata()), status.UNAUTHENTICATED, 'UNAUTHENTICATED');
+    await expectGrpcError(
+      unary(anonymous.runtime, anonymous.runtime.listJobs, list({}), anonymous.metadata()),
+      status.UNAUTHENTICATED,
+      'UNAUTHENTICATED',
+    );
     anonymous.close();
     const reader = await env.clients('reader', 'acme');
     await expectGrpcError(createJob(reader, { jobType: 'x' }), status.PERMISSION_DENIED, 'PERMISSION_DENIED');
@@ -109,7 +134,12 @@ describe('ListJobs', () => {
     const seen: string[] = [];
     let pageToken = '';
     do {
-      const page = await unary(globex.runtime, globex.runtime.listJobs, list({ pageSize: 3, pageToken, jobType: 'pager', labels: { batch: 'p' } }), globex.metadata());
+      const page = await unary(
+        globex.runtime,
+        globex.runtime.listJobs,
+        list({ pageSize: 3, pageToken, jobType: 'pager', labels: { batch: 'p' } }),
+        globex.metadata(),
+      );
       seen.push(...page.jobs.map((job) => job.id));
       pageToken = page.nextPageToken;
     } while (pageToken !== '');
@@ -117,14 +147,28 @@ describe('ListJobs', () => {
   });
 
   it('rejects a page token used with other filters or forged', async () => {
-    const page = await unary(globex.runtime, globex.runtime.listJobs, list({ pageSize: 1, jobType: 'pager' }), globex.metadata());
+    const page = await unary(
+      globex.runtime,
+      globex.runtime.listJobs,
+      list({ pageSize: 1, jobType: 'pager' }),
+      globex.metadata(),
+    );
     await expectGrpcError(
-      unary(globex.runtime, globex.runtime.listJobs, list({ pageSize: 1, pageToken: page.nextPageToken, jobType: 'other' }), globex.metadata()),
-      status.INVALID_ARGUMENT, 'INVALID_FIELD', { field: 'page_token' },
+      unary(
+        globex.runtime,
+        globex.runtime.listJobs,
+        list({ pageSize: 1, pageToken: page.nextPageToken, jobType: 'other' }),
+        globex.metadata(),
+      ),
+      status.INVALID_ARGUMENT,
+      'INVALID_FIELD',
+      { field: 'page_token' },
     );
     await expectGrpcError(
       unary(globex.runtime, globex.runtime.listJobs, list({ pageToken: 'not-a-token!' }), globex.metadata()),
-      status.INVALID_ARGUMENT, 'INVALID_FIELD', { field: 'page_token' },
+      status.INVALID_ARGUMENT,
+      'INVALID_FIELD',
+      { field: 'page_token' },
     );
   });
 });
@@ -133,24 +177,43 @@ describe('CancelJob', () => {
   it('cancels at once, records the event, is idempotent, and closes the history', async () => {
     const { job } = await createJob(acme, { jobType: 'c' });
     const jobId = job?.id ?? '';
-    const cancelled = await unary(acme.runtime, acme.runtime.cancelJob, { jobId, reason: 'user asked' }, acme.metadata());
+    const cancelled = await unary(
+      acme.runtime,
+      acme.runtime.cancelJob,
+      { jobId, reason: 'user asked' },
+      acme.metadata(),
+    );
     expect(cancelled.job?.state).toBe(JobState.JOB_STATE_CANCELLED);
     expect(cancelled.job?.fencingToken).toBe(1n);
     const again = await unary(acme.runtime, acme.runtime.cancelJob, { jobId, reason: 'again' }, acme.metadata());
     expect(again.job?.headSeq).toBe(2n);
-    const events = await unary(acme.runtime, acme.runtime.readEvents, { jobId, afterSeq: 0n, limit: 0 }, acme.metadata());
+    const events = await unary(
+      acme.runtime,
+      acme.runtime.readEvents,
+      { jobId, afterSeq: 0n, limit: 0 },
+      acme.metadata(),
+    );
     expect(events.events.map((event) => event.type)).toEqual(['aetheris.job.created', 'aetheris.job.cancelled']);
     expect(JSON.parse(Buffer.from(events.events[1]?.payload ?? []).toString())).toEqual({ reason: 'user asked' });
     await expectGrpcError(
-      unary(acme.runtime, acme.runtime.appendEvents, { jobId, events: [{ eventId: '', type: 'late', payload: json(1) }] }, acme.metadata()),
-      status.FAILED_PRECONDITION, 'JOB_TERMINAL',
+      unary(
+        acme.runtime,
+        acme.runtime.appendEvents,
+        { jobId, events: [{ eventId: '', type: 'late', payload: json(1) }] },
+        acme.metadata(),
+      ),
+      status.FAILED_PRECONDITION,
+      'JOB_TERMINAL',
     );
   });
 });
 
 describe('malformed requests', () => {
   it('get INVALID_ARGUMENT naming the field, and write nothing', async () => {
-    const before = await query<{ jobs: number; events: number }>(env.url, 'select (select count(*)::int from aetheris.jobs) as jobs, (select count(*)::int from aetheris.events) as events');
+    const before = await query<{ jobs: number; events: number }>(
+      env.url,
+      'select (select count(*)::int from aetheris.jobs) as jobs, (select count(*)::int from aetheris.events) as events',
+    );
     const md = acme.metadata();
     const cases: [Promise<unknown>, string][] = [
       [createJob(acme, { jobType: '' }), 'job_type'],
@@ -158,15 +221,22 @@ describe('malformed requests', () => {
       [createJob(acme, { jobType: 'ok', input: Buffer.from('{nope') }), 'input'],
       [createJob(acme, { jobType: 'ok', input: Buffer.from([0xff, 0xfe]) }), 'input'],
       [createJob(acme, { jobType: 'ok', priority: 5000 }), 'priority'],
-      [createJob(acme, { jobType: 'ok', retryPolicy: { maxAttempts: 0, backoffCoefficient: 50 } }), 'retry_policy.backoff_coefficient'],
+      [
+        createJob(acme, { jobType: 'ok', retryPolicy: { maxAttempts: 0, backoffCoefficient: 50 } }),
+        'retry_policy.backoff_coefficient',
+      ],
       [unary(acme.runtime, acme.runtime.getJob, { jobId: '' }, md), 'job_id'],
       [unary(acme.runtime, acme.runtime.getJob, { jobId: 'not-a-uuid' }, md), 'job_id'],
       [unary(acme.runtime, acme.runtime.listJobs, list({ states: [99 as JobState] }), md), 'states[0]'],
       [unary(acme.runtime, acme.runtime.listJobs, list({ states: [JobState.JOB_STATE_UNSPECIFIED] }), md), 'states[0]'],
       [unary(acme.runtime, acme.runtime.listJobs, list({ pageSize: 100000 }), md), 'page_size'],
     ];
-    for (const [promise, field] of cases) await expectGrpcError(promise, status.INVALID_ARGUMENT, 'INVALID_FIELD', { field });
-    const after = await query(env.url, 'select (select count(*)::int from aetheris.jobs) as jobs, (select count(*)::int from aetheris.events) as events');
+    for (const [promise, field] of cases)
+      await expectGrpcError(promise, status.INVALID_ARGUMENT, 'INVALID_FIELD', { field });
+    const after = await query(
+      env.url,
+      'select (select count(*)::int from aetheris.jobs) as jobs, (select count(*)::int from aetheris.events) as events',
+    );
     expect(after).toEqual(before);
   });
 

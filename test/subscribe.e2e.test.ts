@@ -27,12 +27,20 @@ const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const key = (event: Event): string => `${event.jobId}/${event.seq}`;
 
 async function newJob(clients = acme, jobType = 'agent'): Promise<string> {
-  const { job } = await unary(clients.runtime, clients.runtime.createJob, CreateJobRequest.fromPartial({ jobType }), clients.metadata());
+  const { job } = await unary(
+    clients.runtime,
+    clients.runtime.createJob,
+    CreateJobRequest.fromPartial({ jobType }),
+    clients.metadata(),
+  );
   return job?.id ?? '';
 }
 
 function append(jobId: string, type: string, count = 1, clients = acme) {
-  const request = AppendEventsRequest.fromPartial({ jobId, events: Array.from({ length: count }, (_, n) => ({ type, payload: json({ n }) })) });
+  const request = AppendEventsRequest.fromPartial({
+    jobId,
+    events: Array.from({ length: count }, (_, n) => ({ type, payload: json({ n }) })),
+  });
   return unary(clients.runtime, clients.runtime.appendEvents, request, clients.metadata());
 }
 
@@ -44,10 +52,11 @@ class Subscriber {
   private readonly waiters: (() => void)[] = [];
   private readonly stream: ClientReadableStream<SubscribeEventsResponse>;
 
-  constructor(clients: AetherisClients, request: Parameters<typeof SubscribeEventsRequest.fromPartial>[0]) {
-    this.stream = clients.runtime.subscribeEvents(SubscribeEventsRequest.fromPartial(request), clients.metadata());
+  constructor(clients: AetherisClients, request: Omit<Partial<SubscribeEventsRequest>, 'filter'>) {
+    const stream = clients.runtime.subscribeEvents(SubscribeEventsRequest.fromPartial(request), clients.metadata());
+    this.stream = stream;
     this.done = (async () => {
-      for await (const message of this.stream as AsyncIterable<SubscribeEventsResponse>) {
+      for await (const message of stream as AsyncIterable<SubscribeEventsResponse>) {
         this.events.push(...message.events);
         if (message.checkpoint) this.checkpoints.push(message.checkpoint);
         for (const wake of this.waiters.splice(0)) wake();
@@ -73,7 +82,11 @@ class Subscriber {
 
 /** Every event of the tenant in global order, straight from SQL. */
 async function storedOrder(tenant: string): Promise<string[]> {
-  const rows = await query<{ k: string }>(env.url, `select job_id || '/' || seq as k from aetheris.events where tenant_id = $1 order by tx_id, position`, [tenant]);
+  const rows = await query<{ k: string }>(
+    env.url,
+    `select job_id || '/' || seq as k from aetheris.events where tenant_id = $1 order by tx_id, position`,
+    [tenant],
+  );
   return rows.map((row) => row.k);
 }
 
@@ -104,8 +117,40 @@ describe('SubscribeEvents', () => {
       await Promise.all([early.end(), late.end()]);
     }
     expect(subscriber.events.map(key)).toEqual(await storedOrder('late'));
-    expect(subscriber.events.slice(2).map((event) => Buffer.from(event.payload).toString())).toEqual(['"first"', '"second"']);
+    expect(subscriber.events.slice(2).map((event) => Buffer.from(event.payload).toString())).toEqual([
+      '"first"',
+      '"second"',
+    ]);
     subscriber.cancel();
+  });
+
+  it('does not end a non-follow read before events held back by an open transaction', async () => {
+    const clients = await env.clients('operator', 'held');
+    const [jobA, jobB] = [await newJob(clients), await newJob(clients)];
+    const early = new pg.Client({ connectionString: env.url });
+    const late = new pg.Client({ connectionString: env.url });
+    await Promise.all([early.connect(), late.connect()]);
+    const appendSql = `select outcome from aetheris.append_events('held', $1::uuid, null, null, array[null]::uuid[], array['x'], array[$2], array[$3::bytea], 'sql')`;
+    try {
+      await early.query('begin');
+      await early.query(appendSql, [jobA, '"a"', payloadDigest('"a"')]);
+      await late.query(appendSql, [jobB, '"b"', payloadDigest('"b"')]);
+      const events: Event[] = [];
+      const read = (async () => {
+        const stream = clients.runtime.subscribeEvents(
+          SubscribeEventsRequest.fromPartial({ follow: false }),
+          clients.metadata(),
+        );
+        for await (const message of stream as AsyncIterable<SubscribeEventsResponse>) events.push(...message.events);
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await early.query('commit');
+      await read;
+      expect(events.map(key)).toEqual(await storedOrder('held'));
+      expect(events).toHaveLength(4);
+    } finally {
+      await Promise.all([early.end(), late.end()]);
+    }
   });
 
   it('delivers every event exactly once, in order, across concurrent writers and a reconnect', async () => {
@@ -123,7 +168,12 @@ describe('SubscribeEvents', () => {
     const received = [...first.events];
     const seenCheckpointEvents = received.filter((event) => {
       const pos = event.position;
-      return pos && resumeFrom && (pos.transactionId < resumeFrom.transactionId || (pos.transactionId === resumeFrom.transactionId && pos.position <= resumeFrom.position));
+      return (
+        pos &&
+        resumeFrom &&
+        (pos.transactionId < resumeFrom.transactionId ||
+          (pos.transactionId === resumeFrom.transactionId && pos.position <= resumeFrom.position))
+      );
     });
     const second = new Subscriber(clients, { follow: true, after: resumeFrom });
     stop = true;
@@ -173,7 +223,12 @@ describe('SubscribeEvents', () => {
       lastCheckpoint = message.checkpoint;
     }
     expect(events.map((event) => event.type)).toEqual(['refund.requested', 'refund.requested']);
-    const last = (await query<{ tx: string; pos: string }>(env.url, `select tx_id::text as tx, position::text as pos from aetheris.events where tenant_id = 'filters' order by tx_id desc, position desc limit 1`))[0];
+    const last = (
+      await query<{ tx: string; pos: string }>(
+        env.url,
+        `select tx_id::text as tx, position::text as pos from aetheris.events where tenant_id = 'filters' order by tx_id desc, position desc limit 1`,
+      )
+    )[0];
     expect(lastCheckpoint && last && lastCheckpoint.transactionId >= BigInt(last.tx)).toBe(true);
   });
 
@@ -210,11 +265,17 @@ describe('flow control', () => {
     const jobId = await newJob(clients);
     const big = 'x'.repeat(4000);
     for (let i = 0; i < 10; i++) {
-      const request = AppendEventsRequest.fromPartial({ jobId, events: Array.from({ length: 500 }, () => ({ type: 'big', payload: json(big) })) });
+      const request = AppendEventsRequest.fromPartial({
+        jobId,
+        events: Array.from({ length: 500 }, () => ({ type: 'big', payload: json(big) })),
+      });
       await unary(clients.runtime, clients.runtime.appendEvents, request, clients.metadata());
     }
     const before = env.server.stats.messagesStreamed;
-    const stream = clients.runtime.streamEvents({ jobId, afterSeq: 0n, follow: false, maxBatch: 10 }, clients.metadata());
+    const stream = clients.runtime.streamEvents(
+      { jobId, afterSeq: 0n, follow: false, maxBatch: 10 },
+      clients.metadata(),
+    );
     let received = 0;
     // A reader that takes one message and then stops reading (grpc-js clients only apply
     // HTTP/2 backpressure once they have started reading).
@@ -246,10 +307,18 @@ describe('idempotent ids across the stream', () => {
   it('streams a retried append once', async () => {
     const clients = await env.clients('operator', 'retry');
     const jobId = await newJob(clients);
-    const request = AppendEventsRequest.fromPartial({ jobId, events: [{ eventId: newId(), type: 'once', payload: json(1) }] });
-    await Promise.all([1, 2, 3].map(() => unary(clients.runtime, clients.runtime.appendEvents, request, clients.metadata())));
+    const request = AppendEventsRequest.fromPartial({
+      jobId,
+      events: [{ eventId: newId(), type: 'once', payload: json(1) }],
+    });
+    await Promise.all(
+      [1, 2, 3].map(() => unary(clients.runtime, clients.runtime.appendEvents, request, clients.metadata())),
+    );
     const events: Event[] = [];
-    const stream = clients.runtime.subscribeEvents(SubscribeEventsRequest.fromPartial({ follow: false }), clients.metadata());
+    const stream = clients.runtime.subscribeEvents(
+      SubscribeEventsRequest.fromPartial({ follow: false }),
+      clients.metadata(),
+    );
     for await (const message of stream as AsyncIterable<SubscribeEventsResponse>) events.push(...message.events);
     expect(events.map((event) => event.type)).toEqual(['aetheris.job.created', 'once']);
   });

@@ -8,7 +8,6 @@ import { serve } from './serve.js';
 export function buildProgram(): Command {
   const program = new Command('aetheris')
     .description('Durable execution runtime for AI agents')
-    .showHelpAfterError()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   program
     .command('serve')

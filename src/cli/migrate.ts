@@ -15,7 +15,9 @@ export function registerMigrateCommands(program: Command): void {
     .action(async (flags: { databaseUrl?: string; dataDir?: string }) => {
       await withDatabase(flags, async (url) => {
         const applied = await migrateUp(url);
-        process.stdout.write(applied.length === 0 ? 'up to date\n' : applied.map((m) => `applied ${m.version}_${m.name}\n`).join(''));
+        process.stdout.write(
+          applied.length === 0 ? 'up to date\n' : applied.map((m) => `applied ${m.version}_${m.name}\n`).join(''),
+        );
       });
     });
   migrate
@@ -26,7 +28,9 @@ export function registerMigrateCommands(program: Command): void {
     .action(async (flags: { databaseUrl?: string; dataDir?: string }) => {
       await withDatabase(flags, async (url) => {
         for (const status of await migrationStatus(url)) {
-          process.stdout.write(`${String(status.version).padStart(4, '0')}_${status.name}\t${status.state}\t${status.appliedAt ?? ''}\n`);
+          process.stdout.write(
+            `${String(status.version).padStart(4, '0')}_${status.name}\t${status.state}\t${status.appliedAt ?? ''}\n`,
+          );
         }
       });
     });
@@ -38,7 +42,7 @@ export async function withDatabase(
   fn: (url: string) => Promise<void>,
 ): Promise<void> {
   const config = loadServerConfig({ databaseUrl: flags.databaseUrl, dataDir: flags.dataDir, logLevel: 'warn' });
-  const database = await prepareDatabase(config, createLogger('warn'));
+  const database = await prepareDatabase(config, createLogger('warn'), 'tool');
   try {
     await fn(database.url);
   } finally {

@@ -91,5 +91,7 @@ export function notFound(kind: string, id: string): AetherisError {
 
 /** True when `error` is an {@link AetherisError} (also across module copies). */
 export function isAetherisError(error: unknown): error is AetherisError {
-  return error instanceof AetherisError || (error instanceof Error && error.name === 'AetherisError' && 'reason' in error);
+  return (
+    error instanceof AetherisError || (error instanceof Error && error.name === 'AetherisError' && 'reason' in error)
+  );
 }

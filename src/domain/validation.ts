@@ -42,7 +42,8 @@ export function requireJson(field: string, bytes: Uint8Array, maxBytes: number =
 
 /** An integer within bounds. */
 export function requireRange(field: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw invalidField(field, `must be between ${min} and ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw invalidField(field, `must be between ${min} and ${max}`);
   return value;
 }
 
@@ -57,8 +58,10 @@ export function requireLabels(field: string, labels: Record<string, string>): Re
   const entries = Object.entries(labels);
   if (entries.length > Limits.maxLabels) throw invalidField(field, `at most ${Limits.maxLabels} labels`);
   for (const [key, value] of entries) {
-    if (key.length === 0 || key.length > Limits.maxLabelKey) throw invalidField(`${field}[${key}]`, 'key must be 1..63 characters');
-    if (value.length > Limits.maxLabelValue) throw invalidField(`${field}[${key}]`, 'value must be at most 256 characters');
+    if (key.length === 0 || key.length > Limits.maxLabelKey)
+      throw invalidField(`${field}[${key}]`, 'key must be 1..63 characters');
+    if (value.length > Limits.maxLabelValue)
+      throw invalidField(`${field}[${key}]`, 'value must be at most 256 characters');
   }
   return labels;
 }

@@ -1,6 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { DatabasePool } from 'slonik';
-import { parseApiKey, type Principal, secretMatches } from '../domain/api-key.js';
+import { type Principal, parseApiKey, secretMatches } from '../domain/api-key.js';
 import { AetherisError, Code, Reason } from '../domain/errors.js';
 import { findKeyForAuth } from '../store/api-keys.js';
 

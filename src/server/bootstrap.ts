@@ -1,8 +1,14 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { mintApiKey } from '../domain/api-key.js';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../store/embedded-postgres.js';
+import {
+  CREDENTIALS_FILE,
+  type EmbeddedPostgres,
+  startEmbeddedPostgres,
+  urlWithDatabase,
+} from '../store/embedded-postgres.js';
+import { readCredentials } from '../store/embedded-postgres-root.js';
 import { migrateUp } from '../store/migrator.js';
 import type { Logger } from './logger.js';
 
@@ -25,10 +31,17 @@ export interface PreparedDatabase {
 export async function prepareDatabase(
   config: { databaseUrl?: string | undefined; dataDir: string },
   logger: Logger,
+  mode: 'serve' | 'tool' = 'serve',
 ): Promise<PreparedDatabase> {
   let url = config.databaseUrl;
   let embedded: EmbeddedPostgres | undefined;
+  let releaseLock = async (): Promise<void> => {};
+  if (!url && mode === 'tool') {
+    // A tool (migrate, tenants) next to a running server uses its cluster, never restarts it.
+    url = await runningEmbeddedUrl(config.dataDir);
+  }
   if (!url) {
+    if (mode === 'serve') releaseLock = await acquireServeLock(config.dataDir);
     // 0755: the unprivileged PostgreSQL user must reach `pg/` when we run as root; secrets inside are 0600.
     await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
     const pgLog = logger.child({ component: 'postgres' });
@@ -43,7 +56,58 @@ export async function prepareDatabase(
   const applied = await migrateUp(url);
   if (applied.length > 0) logger.info({ applied: applied.map((m) => `${m.version}_${m.name}`) }, 'migrations applied');
   const cluster = embedded;
-  return { url, embedded, close: async () => cluster?.stop() };
+  return {
+    url,
+    embedded,
+    close: async () => {
+      await cluster?.stop();
+      await releaseLock();
+    },
+  };
+}
+
+const SERVE_LOCK_FILE = 'serve.pid';
+
+/**
+ * One `serve` owns an embedded cluster: a second one on the same data directory would stop the
+ * first one's PostgreSQL as an orphan. (Several servers on one database: use DATABASE_URL.)
+ */
+async function acquireServeLock(dataDir: string): Promise<() => Promise<void>> {
+  const file = path.join(dataDir, SERVE_LOCK_FILE);
+  const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  if (holder > 0 && holder !== process.pid && isAlive(holder)) {
+    throw new Error(
+      `another aetheris serve (pid ${holder}) is using ${dataDir}; stop it, or share a database with DATABASE_URL`,
+    );
+  }
+  await writeFile(file, `${process.pid}\n`, { mode: 0o644 });
+  return () => rm(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The URL of the embedded cluster of `dataDir` if it is running and reachable, else undefined. */
+async function runningEmbeddedUrl(dataDir: string): Promise<string | undefined> {
+  const credentials = await readCredentials(path.join(dataDir, 'pg', CREDENTIALS_FILE));
+  if (!credentials) return undefined;
+  const adminUrl = `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${credentials.port}/postgres`;
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    const exists = await client.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE]);
+    return exists.rowCount === 0 ? undefined : urlWithDatabase(adminUrl, EMBEDDED_DATABASE);
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { Metadata, type ServiceError, type status } from '@grpc/grpc-js';
 import { BadRequest, ErrorInfo } from '../../gen/ts/google/rpc/error_details.js';
 import { Status } from '../../gen/ts/google/rpc/status.js';
 import { AetherisError, Code, isAetherisError, Reason } from '../domain/errors.js';
@@ -70,9 +70,7 @@ export function toServiceError(error: AetherisError): Partial<ServiceError> {
   if (error.code === Code.INVALID_ARGUMENT && field) {
     details.push({
       typeUrl: BAD_REQUEST_TYPE,
-      value: Buffer.from(
-        BadRequest.encode({ fieldViolations: [{ field, description: error.message }] }).finish(),
-      ),
+      value: Buffer.from(BadRequest.encode({ fieldViolations: [{ field, description: error.message }] }).finish()),
     });
   }
   const metadata = new Metadata();

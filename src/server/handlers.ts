@@ -119,7 +119,11 @@ export function serverStream<Req, Res>(
 /** `permission` null: any authenticated caller (the handler checks finer rules itself). */
 async function prepare(deps: HandlerDeps, metadata: Metadata, permission: Permission | null): Promise<Principal> {
   if (deps.shutdown.aborted) {
-    throw new AetherisError({ code: Code.UNAVAILABLE, reason: Reason.SHUTTING_DOWN, message: 'the server is shutting down' });
+    throw new AetherisError({
+      code: Code.UNAVAILABLE,
+      reason: Reason.SHUTTING_DOWN,
+      message: 'the server is shutting down',
+    });
   }
   if (!deps.health.isServing) {
     throw new AetherisError({
@@ -150,13 +154,23 @@ function openContext(
   const deadline = deadlineValue instanceof Date ? deadlineValue.getTime() : deadlineValue;
   const onCancelled = (): void => controller.abort(cancelled('the call was cancelled'));
   const onShutdown = (): void =>
-    controller.abort(new AetherisError({ code: Code.UNAVAILABLE, reason: Reason.SHUTTING_DOWN, message: 'the server is shutting down' }));
+    controller.abort(
+      new AetherisError({
+        code: Code.UNAVAILABLE,
+        reason: Reason.SHUTTING_DOWN,
+        message: 'the server is shutting down',
+      }),
+    );
   call.on('cancelled', onCancelled);
   deps.shutdown.addEventListener('abort', onShutdown, { once: true });
   const stopHealth = deps.health.onChange((serving) => {
     if (!serving) {
       controller.abort(
-        new AetherisError({ code: Code.UNAVAILABLE, reason: Reason.DATABASE_UNAVAILABLE, message: 'the database became unavailable' }),
+        new AetherisError({
+          code: Code.UNAVAILABLE,
+          reason: Reason.DATABASE_UNAVAILABLE,
+          message: 'the database became unavailable',
+        }),
       );
     }
   });

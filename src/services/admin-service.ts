@@ -1,7 +1,6 @@
 import type { AdminServiceServer } from '../../gen/ts/aetheris/runtime/v1/admin_service.js';
 import { mintApiKey, Permission } from '../domain/api-key.js';
-import { notFound } from '../domain/errors.js';
-import { invalidField } from '../domain/errors.js';
+import { invalidField, notFound } from '../domain/errors.js';
 import { requireEnum } from '../domain/validation.js';
 import { unary } from '../server/handlers.js';
 import { insertApiKey, listApiKeys, revokeApiKey } from '../store/api-keys.js';

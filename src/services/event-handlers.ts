@@ -7,8 +7,8 @@ import type {
 import { Permission, roleAllows } from '../domain/api-key.js';
 import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/errors.js';
 import { payloadDigest } from '../domain/hash-chain.js';
-import { SYSTEM_EVENT_PREFIX } from '../domain/job-state.js';
 import { isUuid } from '../domain/ids.js';
+import { SYSTEM_EVENT_PREFIX } from '../domain/job-state.js';
 import { Limits, requireJson, requireName, requireRange, requireUuid } from '../domain/validation.js';
 import type { CallContext } from '../server/handlers.js';
 import { appendEvents, type PreparedEvent, readJobEventsWithHead } from '../store/events.js';
@@ -19,7 +19,8 @@ import { eventToProto } from './mappers.js';
 export function prepareEvents(request: AppendEventsRequest): PreparedEvent[] {
   const count = request.events.length;
   if (count === 0) throw invalidField('events', 'at least one event is required');
-  if (count > Limits.maxEventsPerAppend) throw invalidField('events', `at most ${Limits.maxEventsPerAppend} events per call`);
+  if (count > Limits.maxEventsPerAppend)
+    throw invalidField('events', `at most ${Limits.maxEventsPerAppend} events per call`);
   let totalBytes = 0;
   const seen = new Set<string>();
   return request.events.map((event, index) => {
@@ -32,9 +33,11 @@ export function prepareEvents(request: AppendEventsRequest): PreparedEvent[] {
       seen.add(eventId);
     }
     const type = requireName(`${field}.type`, event.type);
-    if (type.startsWith(SYSTEM_EVENT_PREFIX)) throw invalidField(`${field}.type`, `the ${SYSTEM_EVENT_PREFIX} prefix is reserved`);
+    if (type.startsWith(SYSTEM_EVENT_PREFIX))
+      throw invalidField(`${field}.type`, `the ${SYSTEM_EVENT_PREFIX} prefix is reserved`);
     totalBytes += event.payload.length;
-    if (totalBytes > Limits.maxAppendBytes) throw invalidField('events', `payloads exceed ${Limits.maxAppendBytes} bytes in all`);
+    if (totalBytes > Limits.maxAppendBytes)
+      throw invalidField('events', `payloads exceed ${Limits.maxAppendBytes} bytes in all`);
     const payload = requireJson(`${field}.payload`, event.payload);
     return { eventId, type, payload, digest: payloadDigest(payload) };
   });
@@ -78,7 +81,11 @@ export async function handleAppendEvents(
         code: Code.ABORTED,
         reason: Reason.WRONG_EXPECTED_SEQ,
         message: `expected_seq ${request.expectedSeq} but the job's head is at ${outcome.actualSeq}`,
-        metadata: { job_id: jobId, expected_seq: String(request.expectedSeq), actual_seq: outcome.actualSeq.toString() },
+        metadata: {
+          job_id: jobId,
+          expected_seq: String(request.expectedSeq),
+          actual_seq: outcome.actualSeq.toString(),
+        },
       });
     case 'idempotency_conflict':
       throw new AetherisError({
@@ -104,7 +111,11 @@ export async function handleAppendEvents(
   }
 }
 
-export async function handleReadEvents(deps: ServiceDeps, request: ReadEventsRequest, ctx: CallContext): Promise<ReadEventsResponse> {
+export async function handleReadEvents(
+  deps: ServiceDeps,
+  request: ReadEventsRequest,
+  ctx: CallContext,
+): Promise<ReadEventsResponse> {
   const jobId = requireUuid('job_id', request.jobId);
   const limit = request.limit === 0 ? 100 : requireRange('limit', request.limit, 1, 1000);
   const page = await readJobEventsWithHead(deps.pool, ctx.principal.tenant, jobId, request.afterSeq, limit);

@@ -27,16 +27,28 @@ import {
 import type { CallContext } from '../server/handlers.js';
 import { cancelJob, createJob, getJob, listJobs } from '../store/jobs.js';
 import { actorOf, type ServiceDeps } from './deps.js';
-import { decodeJobPageToken, encodeJobPageToken } from './page-token.js';
 import { jobStateFromProto, jobToProto, msFromDuration, PROTO_JOB_STATES, usFromTimestamp } from './mappers.js';
+import { decodeJobPageToken, encodeJobPageToken } from './page-token.js';
 
-const DEFAULT_RETRY: RetryPolicyRecord = { maxAttempts: 3, initialBackoffMs: 1000, maxBackoffMs: 300_000, backoffCoefficient: 2 };
+const DEFAULT_RETRY: RetryPolicyRecord = {
+  maxAttempts: 3,
+  initialBackoffMs: 1000,
+  maxBackoffMs: 300_000,
+  backoffCoefficient: 2,
+};
 
-export async function handleCreateJob(deps: ServiceDeps, request: CreateJobRequest, ctx: CallContext): Promise<CreateJobResponse> {
+export async function handleCreateJob(
+  deps: ServiceDeps,
+  request: CreateJobRequest,
+  ctx: CallContext,
+): Promise<CreateJobResponse> {
   const jobType = requireName('job_type', request.jobType);
   const queue = request.queue === '' ? 'default' : requireName('queue', request.queue);
   const input = requireJson('input', request.input);
-  const idempotencyKey = request.idempotencyKey === '' ? null : requireMaxLength('idempotency_key', request.idempotencyKey, Limits.maxIdempotencyKey);
+  const idempotencyKey =
+    request.idempotencyKey === ''
+      ? null
+      : requireMaxLength('idempotency_key', request.idempotencyKey, Limits.maxIdempotencyKey);
   const priority = requireRange('priority', request.priority, -1000, 1000);
   const labels = requireLabels('labels', request.labels);
   const retryPolicy = retryPolicyFrom(request);
@@ -89,26 +101,43 @@ export async function handleCreateJob(deps: ServiceDeps, request: CreateJobReque
 function retryPolicyFrom(request: CreateJobRequest): RetryPolicyRecord {
   const policy = request.retryPolicy;
   if (!policy) return DEFAULT_RETRY;
-  const maxAttempts = policy.maxAttempts === 0 ? DEFAULT_RETRY.maxAttempts : requireRange('retry_policy.max_attempts', policy.maxAttempts, 1, 1000);
-  const initialBackoffMs = policy.initialBackoff ? msFromDuration(policy.initialBackoff) : DEFAULT_RETRY.initialBackoffMs;
+  const maxAttempts =
+    policy.maxAttempts === 0
+      ? DEFAULT_RETRY.maxAttempts
+      : requireRange('retry_policy.max_attempts', policy.maxAttempts, 1, 1000);
+  const initialBackoffMs = policy.initialBackoff
+    ? msFromDuration(policy.initialBackoff)
+    : DEFAULT_RETRY.initialBackoffMs;
   const maxBackoffMs = policy.maxBackoff ? msFromDuration(policy.maxBackoff) : DEFAULT_RETRY.maxBackoffMs;
   if (initialBackoffMs < 0) throw invalidField('retry_policy.initial_backoff', 'must not be negative');
-  if (maxBackoffMs < initialBackoffMs) throw invalidField('retry_policy.max_backoff', 'must be at least initial_backoff');
+  if (maxBackoffMs < initialBackoffMs)
+    throw invalidField('retry_policy.max_backoff', 'must be at least initial_backoff');
   const coefficient = policy.backoffCoefficient === 0 ? DEFAULT_RETRY.backoffCoefficient : policy.backoffCoefficient;
-  if (!(coefficient >= 1 && coefficient <= 10)) throw invalidField('retry_policy.backoff_coefficient', 'must be between 1 and 10');
+  if (!(coefficient >= 1 && coefficient <= 10))
+    throw invalidField('retry_policy.backoff_coefficient', 'must be between 1 and 10');
   return { maxAttempts, initialBackoffMs, maxBackoffMs, backoffCoefficient: coefficient };
 }
 
-export async function handleGetJob(deps: ServiceDeps, request: GetJobRequest, ctx: CallContext): Promise<GetJobResponse> {
+export async function handleGetJob(
+  deps: ServiceDeps,
+  request: GetJobRequest,
+  ctx: CallContext,
+): Promise<GetJobResponse> {
   const jobId = requireUuid('job_id', request.jobId);
   const job = await getJob(deps.pool, ctx.principal.tenant, jobId);
   if (!job) throw notFound('job', jobId);
   return { job: jobToProto(job) };
 }
 
-export async function handleListJobs(deps: ServiceDeps, request: ListJobsRequest, ctx: CallContext): Promise<ListJobsResponse> {
+export async function handleListJobs(
+  deps: ServiceDeps,
+  request: ListJobsRequest,
+  ctx: CallContext,
+): Promise<ListJobsResponse> {
   const pageSize = request.pageSize === 0 ? 50 : requireRange('page_size', request.pageSize, 1, 500);
-  const states = request.states.map((state, index) => jobStateFromProto(requireEnum(`states[${index}]`, state, PROTO_JOB_STATES)));
+  const states = request.states.map((state, index) =>
+    jobStateFromProto(requireEnum(`states[${index}]`, state, PROTO_JOB_STATES)),
+  );
   const filter = {
     states: [...new Set(states)].sort(),
     jobType: request.jobType === '' ? null : requireName('job_type', request.jobType),
@@ -127,11 +156,16 @@ export async function handleListJobs(deps: ServiceDeps, request: ListJobsRequest
   const last = page.jobs.at(-1);
   return {
     jobs: page.jobs.map(jobToProto),
-    nextPageToken: page.more && last ? encodeJobPageToken({ createdAt: last.createdAt, jobId: last.id }, filterKey) : '',
+    nextPageToken:
+      page.more && last ? encodeJobPageToken({ createdAt: last.createdAt, jobId: last.id }, filterKey) : '',
   };
 }
 
-export async function handleCancelJob(deps: ServiceDeps, request: CancelJobRequest, ctx: CallContext): Promise<CancelJobResponse> {
+export async function handleCancelJob(
+  deps: ServiceDeps,
+  request: CancelJobRequest,
+  ctx: CallContext,
+): Promise<CancelJobResponse> {
   const jobId = requireUuid('job_id', request.jobId);
   const reason = requireMaxLength('reason', request.reason, Limits.maxReason);
   const payload = canonicalize({ reason });

@@ -3,11 +3,10 @@ import type { Event, GlobalPosition } from '../../gen/ts/aetheris/runtime/v1/eve
 import { type Job, JobState as ProtoJobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import type { Duration } from '../../gen/ts/google/protobuf/duration.js';
 import type { Timestamp } from '../../gen/ts/google/protobuf/timestamp.js';
-import { type Role, Role as DomainRole } from '../domain/api-key.js';
+import { Role as DomainRole, type Role } from '../domain/api-key.js';
 import { JobState } from '../domain/job-state.js';
 import type { EventRecord, GlobalPositionRecord, JobRecord, Micros } from '../domain/records.js';
 import type { ApiKeyRecord } from '../store/api-keys.js';
-
 
 export function timestampFromUs(us: Micros): Timestamp {
   const seconds = us / 1_000_000n;
@@ -77,7 +76,8 @@ export function jobToProto(job: JobRecord): Job {
     fencingToken: job.fencingToken,
     leaseOwner: job.leaseOwner ?? '',
     leaseExpiresAt: job.leaseExpiresAt === null ? undefined : timestampFromUs(job.leaseExpiresAt),
-    nextRunAt: job.state === JobState.PENDING || job.state === JobState.RETRYING ? timestampFromUs(job.nextRunAt) : undefined,
+    nextRunAt:
+      job.state === JobState.PENDING || job.state === JobState.RETRYING ? timestampFromUs(job.nextRunAt) : undefined,
     headSeq: job.headSeq,
     headHash: job.headHash,
     waitingFor: job.waitingFor

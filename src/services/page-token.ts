@@ -8,9 +8,9 @@ import type { JobCursor } from '../store/jobs.js';
  * token replayed with other filters is rejected instead of silently skipping rows.
  */
 export function encodeJobPageToken(cursor: JobCursor, filterKey: string): string {
-  return Buffer.from(JSON.stringify({ c: cursor.createdAt.toString(), j: cursor.jobId, f: digest(filterKey) })).toString(
-    'base64url',
-  );
+  return Buffer.from(
+    JSON.stringify({ c: cursor.createdAt.toString(), j: cursor.jobId, f: digest(filterKey) }),
+  ).toString('base64url');
 }
 
 export function decodeJobPageToken(token: string, filterKey: string): JobCursor | null {

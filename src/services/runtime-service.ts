@@ -20,12 +20,20 @@ export function runtimeService(deps: ServiceDeps): RuntimeServiceServer {
       });
     });
   return {
-    createJob: unary(deps, `${SERVICE}/CreateJob`, Permission.WRITE, (request, ctx) => handleCreateJob(deps, request, ctx)),
+    createJob: unary(deps, `${SERVICE}/CreateJob`, Permission.WRITE, (request, ctx) =>
+      handleCreateJob(deps, request, ctx),
+    ),
     getJob: unary(deps, `${SERVICE}/GetJob`, Permission.READ, (request, ctx) => handleGetJob(deps, request, ctx)),
     listJobs: unary(deps, `${SERVICE}/ListJobs`, Permission.READ, (request, ctx) => handleListJobs(deps, request, ctx)),
-    cancelJob: unary(deps, `${SERVICE}/CancelJob`, Permission.WRITE, (request, ctx) => handleCancelJob(deps, request, ctx)),
-    appendEvents: unary(deps, `${SERVICE}/AppendEvents`, null, (request, ctx) => handleAppendEvents(deps, request, ctx)),
-    readEvents: unary(deps, `${SERVICE}/ReadEvents`, Permission.READ, (request, ctx) => handleReadEvents(deps, request, ctx)),
+    cancelJob: unary(deps, `${SERVICE}/CancelJob`, Permission.WRITE, (request, ctx) =>
+      handleCancelJob(deps, request, ctx),
+    ),
+    appendEvents: unary(deps, `${SERVICE}/AppendEvents`, null, (request, ctx) =>
+      handleAppendEvents(deps, request, ctx),
+    ),
+    readEvents: unary(deps, `${SERVICE}/ReadEvents`, Permission.READ, (request, ctx) =>
+      handleReadEvents(deps, request, ctx),
+    ),
     streamEvents: serverStream(deps, `${SERVICE}/StreamEvents`, Permission.READ, (request, ctx, send) =>
       handleStreamEvents(deps, request, ctx, send),
     ),

@@ -10,7 +10,13 @@ import { isTerminal } from '../domain/job-state.js';
 import type { GlobalPositionRecord } from '../domain/records.js';
 import { requireName, requireRange, requireUuid } from '../domain/validation.js';
 import { type CallContext, type Send, throwIfAborted } from '../server/handlers.js';
-import { readJobEventsWithHead, readTenantEvents, type TenantEventFilter, tenantLogEnd } from '../store/events.js';
+import {
+  readJobEventsWithHead,
+  readTenantEvents,
+  snapshotXmax,
+  type TenantEventFilter,
+  tenantLogEnd,
+} from '../store/events.js';
 import type { ServiceDeps } from './deps.js';
 import { eventToProto, jobStateToProto, positionToProto } from './mappers.js';
 
@@ -41,7 +47,11 @@ export async function handleStreamEvents(
     if (last) after = last.seq;
     const reachedHead: boolean = !caughtUp && after >= replayHead;
     if (last || reachedHead) {
-      await send({ events: page.events.map(eventToProto), caughtUp: reachedHead, jobState: jobStateToProto(page.state) });
+      await send({
+        events: page.events.map(eventToProto),
+        caughtUp: reachedHead,
+        jobState: jobStateToProto(page.state),
+      });
       caughtUp ||= reachedHead;
     }
     if (page.events.length === batch) continue;
@@ -66,6 +76,8 @@ export async function handleSubscribeEvents(
     : request.fromEnd
       ? await tenantLogEnd(deps.pool)
       : { txId: 0n, position: 0n };
+  // "The end as it was when the call began": every transaction that existed then has finished.
+  const endXid = await snapshotXmax(deps.pool);
   let caughtUp = false;
   let lastSentAt = 0;
   let lastSent = after;
@@ -76,17 +88,24 @@ export async function handleSubscribeEvents(
     const page = await readTenantEvents(deps.pool, tenant, after, filter, batch);
     const last = page.events.at(-1);
     const checkpoint = page.drainedTo ?? (last ? { txId: last.txId, position: last.position } : after);
-    const reachedEnd: boolean = !caughtUp && page.drainedTo !== null;
+    // The end is reached once the horizon has passed every transaction of the call's start, or
+    // nothing committed waits behind an open one.
+    const atEnd = page.drainedTo !== null && (!page.heldBack || page.drainedTo.txId + 1n >= endXid);
+    const reachedEnd: boolean = !caughtUp && atEnd;
     const idleCheckpointDue = Date.now() - lastSentAt >= CHECKPOINT_INTERVAL_MS && isAfter(checkpoint, lastSent);
     if (last || reachedEnd || idleCheckpointDue) {
-      await send({ events: page.events.map(eventToProto), checkpoint: positionToProto(checkpoint), caughtUp: reachedEnd });
+      await send({
+        events: page.events.map(eventToProto),
+        checkpoint: positionToProto(checkpoint),
+        caughtUp: reachedEnd,
+      });
       lastSentAt = Date.now();
       lastSent = checkpoint;
       caughtUp ||= reachedEnd;
     }
     after = checkpoint;
     if (page.drainedTo === null) continue;
-    if (!request.follow) return;
+    if (atEnd && !request.follow) return;
     if (page.heldBack) {
       // Committed events wait behind an older open transaction; it may end without any
       // notification (rollback, another tenant), so poll briefly until the horizon passes.

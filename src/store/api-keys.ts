@@ -76,7 +76,11 @@ export async function listApiKeys(
 }
 
 /** Revokes a key of the tenant (idempotent); null when the tenant has no such key. */
-export async function revokeApiKey(db: CommonQueryMethods, tenant: string, keyId: string): Promise<ApiKeyRecord | null> {
+export async function revokeApiKey(
+  db: CommonQueryMethods,
+  tenant: string,
+  keyId: string,
+): Promise<ApiKeyRecord | null> {
   const row = await db.maybeOne(sql.type(keyRow)`
     update aetheris.api_keys set revoked_at = coalesce(revoked_at, clock_timestamp())
      where tenant_id = ${tenant} and key_id = ${keyId}

@@ -83,10 +83,7 @@ export async function resolveRunAs(): Promise<RunAs | undefined> {
 
 async function lookupUser(name: string): Promise<RunAs | undefined> {
   try {
-    const [u, g] = await Promise.all([
-      execFileAsync('id', ['-u', name]),
-      execFileAsync('id', ['-g', name]),
-    ]);
+    const [u, g] = await Promise.all([execFileAsync('id', ['-u', name]), execFileAsync('id', ['-g', name])]);
     const ids = { uid: Number.parseInt(u.stdout, 10), gid: Number.parseInt(g.stdout, 10) };
     return Number.isInteger(ids.uid) && Number.isInteger(ids.gid) ? ids : undefined;
   } catch {
@@ -128,11 +125,7 @@ async function ensurePublicDir(dir: string): Promise<void> {
  * Returns a `native/` directory (bin, lib, share) that `who` can reach: the package's own, or a
  * copy in ROOT_CACHE_DIR (e.g. when node_modules lives under /root, mode 0700).
  */
-export async function reachableNativeDir(
-  nativeDir: string,
-  version: string,
-  who: RunAs | undefined,
-): Promise<string> {
+export async function reachableNativeDir(nativeDir: string, version: string, who: RunAs | undefined): Promise<string> {
   if (!who) return nativeDir;
   const subdirs = ['bin', 'lib', 'share'].map((d) => path.join(nativeDir, d));
   const reachable = await Promise.all(subdirs.map((d) => canTraverse(d, who)));
@@ -290,10 +283,7 @@ export async function withPasswordFile<T>(
  * Stop it if postmaster.pid names a live postgres whose cwd is this data dir; if the pid is dead
  * postgres itself discards the stale file; if it was reused by another program, drop the file.
  */
-export async function stopOrphanPostmaster(
-  dataDir: string,
-  onLog: (line: string) => void,
-): Promise<void> {
+export async function stopOrphanPostmaster(dataDir: string, onLog: (line: string) => void): Promise<void> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   const text = await fs.readFile(pidFile, 'utf8').catch(() => '');
   const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
@@ -342,9 +332,7 @@ function listenOnce(port: number): Promise<number | undefined> {
     server.once('error', () => resolve(undefined));
     server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() =>
-        resolve(typeof address === 'object' && address ? address.port : undefined),
-      );
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
     });
   });
 }

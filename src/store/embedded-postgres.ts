@@ -88,9 +88,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Starts (initialising on first use) an embedded cluster in `options.dataDir` and resolves once a
  * real connection succeeds. As root, postgres runs as the `postgres` OS user.
  */
-export async function startEmbeddedPostgres(
-  options: EmbeddedPostgresOptions,
-): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const requestedDir = path.resolve(options.dataDir);
   await fs.mkdir(requestedDir, { recursive: true });
   const onLog = options.onLog ?? ((): void => {});
@@ -260,9 +258,7 @@ class Cluster implements EmbeddedPostgres {
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) {
         await Promise.race([drained, sleep(1_000)]);
-        throw this.failure(
-          `postgres exited during startup (${child.exitCode ?? child.signalCode})`,
-        );
+        throw this.failure(`postgres exited during startup (${child.exitCode ?? child.signalCode})`);
       }
       // A successful login proves TCP, auth and the end of crash recovery (57P03 before).
       const client = new pg.Client({
@@ -279,9 +275,7 @@ class Cluster implements EmbeddedPostgres {
       }
       await sleep(100);
     }
-    throw this.failure(
-      `postgres not ready after ${READY_TIMEOUT_MS} ms (last error: ${lastError})`,
-    );
+    throw this.failure(`postgres not ready after ${READY_TIMEOUT_MS} ms (last error: ${lastError})`);
   }
 
   private failure(reason: string): Error {

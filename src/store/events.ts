@@ -48,10 +48,22 @@ export async function appendEvents(db: CommonQueryMethods, params: AppendParams)
   const row = await db.one(sql.type(appendRow)`
     select * from aetheris.append_events(
       ${params.tenant}, ${params.jobId}::uuid, ${params.expectedSeq}, ${params.fencingToken},
-      ${sql.array(events.map((event) => event.eventId), 'uuid')},
-      ${sql.array(events.map((event) => event.type), 'text')},
-      ${sql.array(events.map((event) => event.payload), 'text')},
-      ${sql.array(events.map((event) => event.digest), 'bytea')},
+      ${sql.array(
+        events.map((event) => event.eventId),
+        'uuid',
+      )},
+      ${sql.array(
+        events.map((event) => event.type),
+        'text',
+      )},
+      ${sql.array(
+        events.map((event) => event.payload),
+        'text',
+      )},
+      ${sql.array(
+        events.map((event) => event.digest),
+        'bytea',
+      )},
       ${params.actor})`);
   switch (row.outcome) {
     case 'appended':
@@ -130,7 +142,8 @@ export async function readTenantEvents(
     sql.fragment`e.tx_id < h.horizon`,
   ];
   const typeMatches = [];
-  if (filter.exactTypes.length > 0) typeMatches.push(sql.fragment`e.type = any(${sql.array(filter.exactTypes, 'text')})`);
+  if (filter.exactTypes.length > 0)
+    typeMatches.push(sql.fragment`e.type = any(${sql.array(filter.exactTypes, 'text')})`);
   for (const prefix of filter.typePrefixes) typeMatches.push(sql.fragment`starts_with(e.type, ${prefix})`);
   if (typeMatches.length > 0) conditions.push(sql.fragment`(${sql.join(typeMatches, sql.fragment` or `)})`);
   if (filter.jobIds.length > 0) conditions.push(sql.fragment`e.job_id = any(${sql.array(filter.jobIds, 'uuid')})`);
@@ -192,4 +205,10 @@ export async function readJobEventsWithHead(
   if (!first) return null;
   const events = first.seq == null ? [] : rows.map((row) => toEventRecord(row as EventRow));
   return { state: first.job_state, headSeq: first.head_seq_now, events };
+}
+
+/** The next transaction id at this moment: every transaction that exists now is below it. */
+export async function snapshotXmax(db: CommonQueryMethods): Promise<bigint> {
+  return db.oneFirst(sql.type(z.object({ xmax: z.bigint() }))`
+    select pg_snapshot_xmax(pg_current_snapshot())::text::bigint as xmax`);
 }

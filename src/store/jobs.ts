@@ -80,8 +80,10 @@ export async function listJobs(
   if (filter.states.length > 0) conditions.push(sql.fragment`j.state = any(${sql.array(filter.states, 'text')})`);
   if (filter.jobType !== null) conditions.push(sql.fragment`j.job_type = ${filter.jobType}`);
   if (filter.queue !== null) conditions.push(sql.fragment`j.queue = ${filter.queue}`);
-  if (filter.createdAfter !== null) conditions.push(sql.fragment`j.created_at >= ${usToTimestamp(filter.createdAfter)}`);
-  if (filter.createdBefore !== null) conditions.push(sql.fragment`j.created_at < ${usToTimestamp(filter.createdBefore)}`);
+  if (filter.createdAfter !== null)
+    conditions.push(sql.fragment`j.created_at >= ${usToTimestamp(filter.createdAfter)}`);
+  if (filter.createdBefore !== null)
+    conditions.push(sql.fragment`j.created_at < ${usToTimestamp(filter.createdBefore)}`);
   if (Object.keys(filter.labels).length > 0) conditions.push(sql.fragment`j.labels @> ${sql.jsonb(filter.labels)}`);
   if (cursor) {
     conditions.push(

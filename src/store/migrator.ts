@@ -24,9 +24,7 @@ export interface MigrationStatus {
 const MIGRATION_LOCK_KEY = 7_356_120_991;
 
 /** Reads the ordered migration files. */
-export async function loadMigrations(
-  dir = path.join(projectRoot(), 'migrations'),
-): Promise<Migration[]> {
+export async function loadMigrations(dir = path.join(projectRoot(), 'migrations')): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file)).sort();
   return Promise.all(
     files.map(async (file) => {
@@ -46,10 +44,7 @@ export async function loadMigrations(
  * run when an applied migration's file changed (checksum) or is missing: history is not
  * rewritten silently.
  */
-export async function migrateUp(
-  connectionString: string,
-  migrations?: Migration[],
-): Promise<Migration[]> {
+export async function migrateUp(connectionString: string, migrations?: Migration[]): Promise<Migration[]> {
   const all = migrations ?? (await loadMigrations());
   return withClient(connectionString, async (client) => {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -62,19 +57,17 @@ export async function migrateUp(
         await client.query('begin');
         try {
           await client.query(migration.sql);
-          await client.query(
-            'insert into aetheris.schema_migrations (version, name, checksum) values ($1, $2, $3)',
-            [migration.version, migration.name, migration.checksum],
-          );
+          await client.query('insert into aetheris.schema_migrations (version, name, checksum) values ($1, $2, $3)', [
+            migration.version,
+            migration.name,
+            migration.checksum,
+          ]);
           await client.query('commit');
         } catch (error) {
           await client.query('rollback');
-          throw new Error(
-            `migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`,
-            {
-              cause: error,
-            },
-          );
+          throw new Error(`migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, {
+            cause: error,
+          });
         }
       }
       return pending;
@@ -85,10 +78,7 @@ export async function migrateUp(
 }
 
 /** Lists every migration with its state in the database. */
-export async function migrationStatus(
-  connectionString: string,
-  migrations?: Migration[],
-): Promise<MigrationStatus[]> {
+export async function migrationStatus(connectionString: string, migrations?: Migration[]): Promise<MigrationStatus[]> {
   const all = migrations ?? (await loadMigrations());
   return withClient(connectionString, async (client) => {
     await ensureMigrationsTable(client);
@@ -126,12 +116,9 @@ interface AppliedRow {
 function assertConsistent(all: Migration[], applied: Map<number, AppliedRow>): void {
   for (const [version, row] of applied) {
     const migration = all.find((candidate) => candidate.version === version);
-    if (!migration)
-      throw new Error(`migration ${version}_${row.name} is applied but its file is missing`);
+    if (!migration) throw new Error(`migration ${version}_${row.name} is applied but its file is missing`);
     if (migration.checksum !== row.checksum) {
-      throw new Error(
-        `migration ${version}_${row.name} was changed after it was applied (checksum mismatch)`,
-      );
+      throw new Error(`migration ${version}_${row.name} was changed after it was applied (checksum mismatch)`);
     }
   }
 }
@@ -162,10 +149,7 @@ async function appliedMigrations(client: pg.Client): Promise<Map<number, Applied
   );
 }
 
-async function withClient<T>(
-  connectionString: string,
-  fn: (client: pg.Client) => Promise<T>,
-): Promise<T> {
+async function withClient<T>(connectionString: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {

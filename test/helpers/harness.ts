@@ -1,8 +1,8 @@
 /** Test harness: a fresh database per file, a real server on loopback, real generated clients. */
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
 import pg from 'pg';
-import { connect, type AetherisClients } from '../../src/client/connect.js';
+import { inject } from 'vitest';
+import { type AetherisClients, connect } from '../../src/client/connect.js';
 import { mintApiKey, type Role } from '../../src/domain/api-key.js';
 import { createLogger } from '../../src/server/logger.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
@@ -35,7 +35,10 @@ export async function createKey(databaseUrl: string, tenant: string, role: Role)
 }
 
 /** Starts the server in-process on a free loopback port. */
-export function startTestServer(databaseUrl: string, overrides: { maxReceiveMessageBytes?: number } = {}): Promise<RunningServer> {
+export function startTestServer(
+  databaseUrl: string,
+  overrides: { maxReceiveMessageBytes?: number } = {},
+): Promise<RunningServer> {
   return startServer({
     databaseUrl,
     host: '127.0.0.1',
@@ -77,7 +80,11 @@ export async function startTestEnv(): Promise<TestEnv> {
 }
 
 /** Runs a query on the test database with a short-lived connection. */
-export async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+export async function query<T extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -21,11 +21,7 @@ export function databaseUrl(adminUrl: string, name: string): string {
 }
 
 /** Creates database `name` (optionally from `template`) and returns its URL. */
-export async function createDatabase(
-  adminUrl: string,
-  name: string,
-  template?: string,
-): Promise<string> {
+export async function createDatabase(adminUrl: string, name: string, template?: string): Promise<string> {
   const from = template === undefined ? '' : ` TEMPLATE ${ident(template)}`;
   await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${ident(name)}${from}`));
   return databaseUrl(adminUrl, name);
