@@ -73,6 +73,7 @@ const SERVE_LOCK_FILE = 'serve.pid';
  * first one's PostgreSQL as an orphan. (Several servers on one database: use DATABASE_URL.)
  */
 async function acquireServeLock(dataDir: string): Promise<() => Promise<void>> {
+  await mkdir(dataDir, { recursive: true, mode: 0o755 });
   const file = path.join(dataDir, SERVE_LOCK_FILE);
   const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
   if (holder > 0 && holder !== process.pid && isAlive(holder)) {

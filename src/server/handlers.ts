@@ -90,7 +90,7 @@ export function serverStream<Req, Res>(
     // reading stops the handler (and its database reads) instead of growing a buffer.
     let inFlight: Promise<void> = Promise.resolve();
     const send: Send<Res> = async (message) => {
-      await Promise.race([inFlight, aborted(ctx.signal)]);
+      await settledOrAborted(inFlight, ctx.signal);
       throwIfAborted(ctx.signal);
       inFlight = new Promise((resolve, reject) => {
         call.write(message, (error?: Error | null) => (error ? reject(error) : resolve()));
@@ -193,10 +193,16 @@ function fail(deps: HandlerDeps, log: Logger, error: unknown, started: number): 
   return mapped;
 }
 
-function aborted(signal: AbortSignal): Promise<void> {
+/** Resolves when `promise` settles or `signal` aborts, leaving no listener behind either way. */
+function settledOrAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    signal.addEventListener('abort', () => resolve(), { once: true });
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
   });
 }
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
@@ -63,6 +64,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await health.start();
 
   const shutdownController = new AbortController();
+  // Every in-flight call listens for shutdown; thousands of concurrent calls are normal.
+  setMaxListeners(0, shutdownController.signal);
   const stats: ServerStats = { messagesStreamed: 0 };
   const deps: ServiceDeps = {
     pool,

@@ -147,7 +147,7 @@ export class EventNotifier {
       this.reconnectTimer = undefined;
       this.connect().catch((error: unknown) => {
         this.logger.warn({ err: (error as Error).message }, 'event notifier reconnect failed');
-        this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 2000);
+        this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 1000);
         this.scheduleReconnect();
       });
     }, this.reconnectDelayMs);
