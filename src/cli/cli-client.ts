@@ -4,17 +4,9 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import {
-  type CallOptions,
-  type Client,
-  type ClientReadableStream,
-  type ClientUnaryCall,
-  type Metadata,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
+import { type Client, type ClientReadableStream, type Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { type Command, Option } from 'commander';
-import { type AetherisClients, connect, deadlineIn, messages, unary } from '../client/connect.js';
+import { type AetherisClients, connect, deadlineIn, messages, type UnaryMethod, unary } from '../client/connect.js';
 import { ADMIN_KEY_FILE, readSavedAdminKey } from '../server/bootstrap.js';
 import { errorInfoOf } from '../server/grpc-error.js';
 import { guardStdout } from './output.js';
@@ -67,13 +59,6 @@ export interface CliClient {
   ): Promise<void>;
   close(): void;
 }
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
 
 /**
  * Connects with the command's flags. Flag values are checked before anything is sent; the

@@ -53,7 +53,7 @@ export function connect(options: ConnectOptions): AetherisClients {
   };
 }
 
-type UnaryMethod<Req, Res> = (
+export type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
   options: Partial<CallOptions>,
