@@ -1,3 +1,4 @@
+import type { JsonValue } from './canonical-json.js';
 import type { JobState } from './job-state.js';
 
 /** Times are microseconds since the Unix epoch, as stored. */
@@ -7,8 +8,8 @@ export type Micros = bigint;
 export interface JobErrorRecord {
   reason: string;
   message: string;
-  /** Canonical JSON text, if any. */
-  details?: string;
+  /** Structured details, if any. */
+  details?: JsonValue;
 }
 
 /** Retry policy with defaults filled in. */
@@ -54,6 +55,8 @@ export interface JobRecord {
   createdAt: Micros;
   updatedAt: Micros;
   finishedAt: Micros | null;
+  requiredCapabilities: string[];
+  heartbeatAt: Micros | null;
 }
 
 /** A stored event. */

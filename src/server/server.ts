@@ -21,6 +21,7 @@ import { projectRoot } from '../store/project-root.js';
 import { Authenticator } from './auth.js';
 import { DatabaseHealth } from './database-health.js';
 import type { ServerStats } from './handlers.js';
+import { LeaseSweeper } from './lease-sweeper.js';
 import type { Logger } from './logger.js';
 
 /** Options of {@link startServer}. */
@@ -29,6 +30,8 @@ export interface ServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** How often expired leases are swept, ms (default 1000). */
+  sweepIntervalMs?: number;
   logger: Logger;
   poolSize?: number;
   maxReceiveMessageBytes?: number;
@@ -42,6 +45,7 @@ export interface RunningServer {
   readonly address: string;
   readonly pool: DatabasePool;
   readonly stats: Readonly<ServerStats>;
+  readonly sweeper: LeaseSweeper;
   /** Graceful: NOT_SERVING, refuse new calls, end streams, drain in-flight calls, close the pool. */
   shutdown(): Promise<void>;
 }
@@ -115,6 +119,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     loadFileDescriptorSetFromBuffer(readFileSync(path.join(projectRoot(), 'gen', 'descriptor.binpb'))),
   ).addToServer(server);
 
+  const sweeper = new LeaseSweeper(
+    pool,
+    notifier,
+    health,
+    logger.child({ component: 'sweeper' }),
+    options.sweepIntervalMs,
+  );
+  sweeper.start();
+
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) =>
       error ? reject(error) : resolve(bound),
@@ -142,11 +155,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           resolve();
         });
       });
+      await sweeper.stop();
       await notifier.close();
       await pool.end();
       logger.info({}, 'stopped');
     })();
     return stopping;
   };
-  return { port, address, pool, stats, shutdown };
+  return { port, address, pool, stats, sweeper, shutdown };
 }

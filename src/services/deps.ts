@@ -1,6 +1,6 @@
 import type { DatabasePool } from 'slonik';
 import type { HandlerDeps } from '../server/handlers.js';
-import type { EventNotifier } from '../store/event-notifier.js';
+import { type EventNotifier, eventsTopic, queueTopic } from '../store/event-notifier.js';
 
 /** What the service modules need: the pool, the notifier and the handler plumbing. */
 export interface ServiceDeps extends HandlerDeps {
@@ -11,4 +11,13 @@ export interface ServiceDeps extends HandlerDeps {
 /** The actor recorded on events written by a caller. */
 export function actorOf(principal: { keyId: string }): string {
   return `key:${principal.keyId}`;
+}
+
+/**
+ * Tells stream readers (and, with `runnableQueue`, long-polling workers of that queue) that
+ * a transaction of the tenant committed. Call after the commit, never inside it.
+ */
+export function announce(deps: Pick<ServiceDeps, 'notifier'>, tenant: string, runnableQueue?: string): void {
+  deps.notifier.publish(eventsTopic(tenant));
+  if (runnableQueue !== undefined) deps.notifier.publish(queueTopic(tenant, runnableQueue));
 }

@@ -12,7 +12,7 @@ import { SYSTEM_EVENT_PREFIX } from '../domain/job-state.js';
 import { Limits, requireJson, requireName, requireRange, requireUuid } from '../domain/validation.js';
 import type { CallContext } from '../server/handlers.js';
 import { appendEvents, type PreparedEvent, readJobEventsWithHead } from '../store/events.js';
-import { actorOf, type ServiceDeps } from './deps.js';
+import { actorOf, announce, type ServiceDeps } from './deps.js';
 import { eventToProto } from './mappers.js';
 
 /** Validates and canonicalises a batch; nothing is written unless every event is valid. */
@@ -70,7 +70,7 @@ export async function handleAppendEvents(
   });
   switch (outcome.kind) {
     case 'appended':
-      deps.notifier.published(tenant, jobId);
+      announce(deps, tenant);
       return { firstSeq: outcome.firstSeq, lastSeq: outcome.lastSeq, lastHash: outcome.lastHash, duplicate: false };
     case 'duplicate':
       return { firstSeq: outcome.firstSeq, lastSeq: outcome.lastSeq, lastHash: outcome.lastHash, duplicate: true };

@@ -26,7 +26,7 @@ import {
 } from '../domain/validation.js';
 import type { CallContext } from '../server/handlers.js';
 import { cancelJob, createJob, getJob, listJobs } from '../store/jobs.js';
-import { actorOf, type ServiceDeps } from './deps.js';
+import { actorOf, announce, type ServiceDeps } from './deps.js';
 import { jobStateFromProto, jobToProto, msFromDuration, PROTO_JOB_STATES, usFromTimestamp } from './mappers.js';
 import { decodeJobPageToken, encodeJobPageToken } from './page-token.js';
 
@@ -55,10 +55,27 @@ export async function handleCreateJob(
   const attemptTimeoutMs = msFromDuration(request.attemptTimeout);
   if (attemptTimeoutMs < 0) throw invalidField('attempt_timeout', 'must not be negative');
   const runAt = request.runAt ? usFromTimestamp(request.runAt) : null;
+  if (request.requiredCapabilities.length > 16) throw invalidField('required_capabilities', 'at most 16 capabilities');
+  const requiredCapabilities = [
+    ...new Set(
+      request.requiredCapabilities.map((value, index) => requireName(`required_capabilities[${index}]`, value)),
+    ),
+  ].sort();
 
   // What makes two creates "the same request" for the idempotency key.
   const requestDigest = createHash('sha256')
-    .update(canonicalize({ jobType, queue, input, priority, labels, retry: { ...retryPolicy }, attemptTimeoutMs }))
+    .update(
+      canonicalize({
+        jobType,
+        queue,
+        input,
+        priority,
+        labels,
+        retry: { ...retryPolicy },
+        attemptTimeoutMs,
+        requiredCapabilities,
+      }),
+    )
     .digest();
   const payload = canonicalize({
     job_type: jobType,
@@ -69,6 +86,7 @@ export async function handleCreateJob(
     max_attempts: retryPolicy.maxAttempts,
     idempotency_key: idempotencyKey,
     run_at_us: runAt === null ? null : runAt.toString(),
+    required_capabilities: requiredCapabilities,
   });
   const outcome = await createJob(deps.pool, {
     tenant: ctx.principal.tenant,
@@ -85,6 +103,7 @@ export async function handleCreateJob(
     attemptTimeoutUs: BigInt(attemptTimeoutMs) * 1000n,
     event: { eventId: newId(), payload, digest: payloadDigest(payload) },
     actor: actorOf(ctx.principal),
+    requiredCapabilities,
   });
   if (outcome.kind === 'idempotency_conflict') {
     throw new AetherisError({
@@ -94,7 +113,7 @@ export async function handleCreateJob(
       metadata: { field: 'idempotency_key', job_id: outcome.job.id },
     });
   }
-  if (outcome.kind === 'created') deps.notifier.published(ctx.principal.tenant, outcome.job.id);
+  if (outcome.kind === 'created') announce(deps, ctx.principal.tenant, queue);
   return { job: jobToProto(outcome.job), created: outcome.kind === 'created' };
 }
 
@@ -186,7 +205,7 @@ export async function handleCancelJob(
         metadata: { job_id: jobId, state: outcome.job.state },
       });
     case 'cancelled':
-      deps.notifier.published(ctx.principal.tenant, jobId);
+      announce(deps, ctx.principal.tenant);
       return { job: jobToProto(outcome.job) };
     case 'already_cancelled':
       return { job: jobToProto(outcome.job) };

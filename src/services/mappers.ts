@@ -1,12 +1,15 @@
 import { ApiKey, Role as ProtoRole } from '../../gen/ts/aetheris/runtime/v1/admin_service.js';
 import type { Event, GlobalPosition } from '../../gen/ts/aetheris/runtime/v1/event.js';
-import { type Job, JobState as ProtoJobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
+import { type Job, type JobError, JobState as ProtoJobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
+import { type ToolCall, ToolCallState } from '../../gen/ts/aetheris/runtime/v1/worker.js';
 import type { Duration } from '../../gen/ts/google/protobuf/duration.js';
 import type { Timestamp } from '../../gen/ts/google/protobuf/timestamp.js';
 import { Role as DomainRole, type Role } from '../domain/api-key.js';
+import { canonicalize } from '../domain/canonical-json.js';
 import { JobState } from '../domain/job-state.js';
-import type { EventRecord, GlobalPositionRecord, JobRecord, Micros } from '../domain/records.js';
+import type { EventRecord, GlobalPositionRecord, JobErrorRecord, JobRecord, Micros } from '../domain/records.js';
 import type { ApiKeyRecord } from '../store/api-keys.js';
+import type { ToolCallRecord } from '../store/tool-call-rows.js';
 
 export function timestampFromUs(us: Micros): Timestamp {
   const seconds = us / 1_000_000n;
@@ -62,13 +65,7 @@ export function jobToProto(job: JobRecord): Job {
     state: jobStateToProto(job.state),
     input: Buffer.from(job.input, 'utf8'),
     output: job.output === null ? Buffer.alloc(0) : Buffer.from(job.output, 'utf8'),
-    lastError: job.lastError
-      ? {
-          reason: job.lastError.reason,
-          message: job.lastError.message,
-          details: job.lastError.details ? Buffer.from(job.lastError.details, 'utf8') : Buffer.alloc(0),
-        }
-      : undefined,
+    lastError: job.lastError ? jobErrorToProto(job.lastError) : undefined,
     attempt: job.attempt,
     maxAttempts: job.maxAttempts,
     priority: job.priority,
@@ -98,6 +95,8 @@ export function jobToProto(job: JobRecord): Job {
     },
     attemptTimeout: job.attemptTimeoutUs > 0n ? durationFromMs(Number(job.attemptTimeoutUs / 1000n)) : undefined,
     finishedAt: job.finishedAt === null ? undefined : timestampFromUs(job.finishedAt),
+    requiredCapabilities: job.requiredCapabilities,
+    heartbeatAt: job.heartbeatAt === null ? undefined : timestampFromUs(job.heartbeatAt),
   };
 }
 
@@ -145,4 +144,37 @@ export function apiKeyToProto(key: ApiKeyRecord): ApiKey {
     createdAt: timestampFromUs(key.createdAt),
     revokedAt: key.revokedAt === null ? undefined : timestampFromUs(key.revokedAt),
   });
+}
+
+const TO_PROTO_TOOL_STATE: Record<ToolCallRecord['state'], ToolCallState> = {
+  started: ToolCallState.TOOL_CALL_STATE_STARTED,
+  succeeded: ToolCallState.TOOL_CALL_STATE_SUCCEEDED,
+  failed: ToolCallState.TOOL_CALL_STATE_FAILED,
+  in_doubt: ToolCallState.TOOL_CALL_STATE_IN_DOUBT,
+  resolved: ToolCallState.TOOL_CALL_STATE_RESOLVED,
+};
+
+export function jobErrorToProto(error: JobErrorRecord): JobError {
+  return {
+    reason: error.reason,
+    message: error.message,
+    details: error.details === undefined ? Buffer.alloc(0) : Buffer.from(canonicalize(error.details), 'utf8'),
+  };
+}
+
+export function toolCallToProto(call: ToolCallRecord): ToolCall {
+  return {
+    jobId: call.jobId,
+    callKey: call.callKey,
+    toolName: call.toolName,
+    argsDigest: call.argsDigest,
+    state: TO_PROTO_TOOL_STATE[call.state],
+    result: call.result === null ? Buffer.alloc(0) : Buffer.from(call.result, 'utf8'),
+    error: call.error ? jobErrorToProto(call.error) : undefined,
+    attempt: call.attempt,
+    externalIdempotencyKey: call.externalKey,
+    idempotent: call.idempotent,
+    startedAt: timestampFromUs(call.startedAt),
+    finishedAt: call.finishedAt === null ? undefined : timestampFromUs(call.finishedAt),
+  };
 }

@@ -6,6 +6,15 @@ import type { ServiceDeps } from './deps.js';
 import { handleAppendEvents, handleReadEvents } from './event-handlers.js';
 import { handleCancelJob, handleCreateJob, handleGetJob, handleListJobs } from './job-handlers.js';
 import { handleStreamEvents, handleSubscribeEvents } from './stream-handlers.js';
+import {
+  handleAcquireJob,
+  handleBeginToolCall,
+  handleCompleteJob,
+  handleCompleteToolCall,
+  handleFailJob,
+  handleHeartbeat,
+  handleReleaseJob,
+} from './worker-handlers.js';
 
 const SERVICE = 'aetheris.runtime.v1.RuntimeService';
 
@@ -40,13 +49,25 @@ export function runtimeService(deps: ServiceDeps): RuntimeServiceServer {
     subscribeEvents: serverStream(deps, `${SERVICE}/SubscribeEvents`, Permission.READ, (request, ctx, send) =>
       handleSubscribeEvents(deps, request, ctx, send),
     ),
-    acquireJob: notYet('AcquireJob', Permission.WORK),
-    heartbeat: notYet('Heartbeat', Permission.WORK),
-    beginToolCall: notYet('BeginToolCall', Permission.WORK),
-    completeToolCall: notYet('CompleteToolCall', Permission.WORK),
-    completeJob: notYet('CompleteJob', Permission.WORK),
-    failJob: notYet('FailJob', Permission.WORK),
-    releaseJob: notYet('ReleaseJob', Permission.WORK),
+    acquireJob: unary(deps, `${SERVICE}/AcquireJob`, Permission.WORK, (request, ctx) =>
+      handleAcquireJob(deps, request, ctx),
+    ),
+    heartbeat: unary(deps, `${SERVICE}/Heartbeat`, Permission.WORK, (request, ctx) =>
+      handleHeartbeat(deps, request, ctx),
+    ),
+    beginToolCall: unary(deps, `${SERVICE}/BeginToolCall`, Permission.WORK, (request, ctx) =>
+      handleBeginToolCall(deps, request, ctx),
+    ),
+    completeToolCall: unary(deps, `${SERVICE}/CompleteToolCall`, Permission.WORK, (request, ctx) =>
+      handleCompleteToolCall(deps, request, ctx),
+    ),
+    completeJob: unary(deps, `${SERVICE}/CompleteJob`, Permission.WORK, (request, ctx) =>
+      handleCompleteJob(deps, request, ctx),
+    ),
+    failJob: unary(deps, `${SERVICE}/FailJob`, Permission.WORK, (request, ctx) => handleFailJob(deps, request, ctx)),
+    releaseJob: unary(deps, `${SERVICE}/ReleaseJob`, Permission.WORK, (request, ctx) =>
+      handleReleaseJob(deps, request, ctx),
+    ),
     getSummary: notYet('GetSummary', Permission.READ),
     listStuckJobs: notYet('ListStuckJobs', Permission.READ),
   };

@@ -10,6 +10,7 @@ import { isTerminal } from '../domain/job-state.js';
 import type { GlobalPositionRecord } from '../domain/records.js';
 import { requireName, requireRange, requireUuid } from '../domain/validation.js';
 import { type CallContext, type Send, throwIfAborted } from '../server/handlers.js';
+import { eventsTopic } from '../store/event-notifier.js';
 import {
   readJobEventsWithHead,
   readTenantEvents,
@@ -34,12 +35,13 @@ export async function handleStreamEvents(
   const jobId = requireUuid('job_id', request.jobId);
   const batch = request.maxBatch === 0 ? 256 : requireRange('max_batch', request.maxBatch, 1, 1000);
   const tenant = ctx.principal.tenant;
+  const topic = eventsTopic(tenant);
   let after = request.afterSeq;
   let replayHead: bigint | undefined;
   let caughtUp = false;
   for (;;) {
     throwIfAborted(ctx.signal);
-    const version = deps.notifier.version(tenant);
+    const version = deps.notifier.version(topic);
     const page = await readJobEventsWithHead(deps.pool, tenant, jobId, after, batch);
     if (!page) throw notFound('job', jobId);
     replayHead ??= page.headSeq;
@@ -58,7 +60,7 @@ export async function handleStreamEvents(
     if (!request.follow) return;
     // The job's history is closed once it is terminal and everything up to its head was sent.
     if (isTerminal(page.state) && after >= page.headSeq) return;
-    await deps.notifier.waitForTenant(tenant, version, SAFETY_RECHECK_MS, ctx.signal);
+    await deps.notifier.wait([topic], [version], SAFETY_RECHECK_MS, ctx.signal);
   }
 }
 
@@ -71,6 +73,7 @@ export async function handleSubscribeEvents(
   const batch = request.maxBatch === 0 ? 256 : requireRange('max_batch', request.maxBatch, 1, 1000);
   const filter = parseFilter(request);
   const tenant = ctx.principal.tenant;
+  const topic = eventsTopic(tenant);
   let after: GlobalPositionRecord = request.after
     ? positionFrom(request.after)
     : request.fromEnd
@@ -84,7 +87,7 @@ export async function handleSubscribeEvents(
   let heldBackDelay = 5;
   for (;;) {
     throwIfAborted(ctx.signal);
-    const version = deps.notifier.version(tenant);
+    const version = deps.notifier.version(topic);
     const page = await readTenantEvents(deps.pool, tenant, after, filter, batch);
     const last = page.events.at(-1);
     const checkpoint = page.drainedTo ?? (last ? { txId: last.txId, position: last.position } : after);
@@ -115,7 +118,7 @@ export async function handleSubscribeEvents(
     }
     heldBackDelay = 5;
     const wait = Math.min(SAFETY_RECHECK_MS, CHECKPOINT_INTERVAL_MS - (Date.now() - lastSentAt));
-    await deps.notifier.waitForTenant(tenant, version, Math.max(wait, 50), ctx.signal);
+    await deps.notifier.wait([topic], [version], Math.max(wait, 50), ctx.signal);
   }
 }
 

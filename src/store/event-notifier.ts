@@ -9,11 +9,20 @@ export interface NotifierLogger {
 type Waker = () => void;
 
 const CHANNEL = 'aetheris_events';
-const MAX_JOB_IDS_PER_NOTIFY = 100;
+
+/** Topic of a tenant's event log: stream readers wait on it. */
+export function eventsTopic(tenant: string): string {
+  return `e/${tenant}`;
+}
+
+/** Topic of a tenant's queue: long-polling AcquireJob calls wait on it. */
+export function queueTopic(tenant: string, queue: string): string {
+  return `q/${tenant}/${queue}`;
+}
 
 /**
- * Pushes "something was appended" to stream readers, in this process at once and to other
- * processes through LISTEN/NOTIFY.
+ * Pushes "something changed" on a topic (a tenant's log, a tenant's queue) to waiters, in this
+ * process at once and to other processes through LISTEN/NOTIFY.
  *
  * NOTIFY is not sent inside append transactions (it takes a global lock at commit and halved
  * throughput): commits call {@link published}, which wakes local readers immediately and
@@ -29,9 +38,9 @@ export class EventNotifier {
   private reconnectDelayMs = 100;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  private readonly pending = new Map<string, Set<string> | null>();
-  private readonly tenantWakers = new Map<string, Set<Waker>>();
-  private readonly tenantVersions = new Map<string, number>();
+  private readonly pending = new Set<string>();
+  private readonly wakers = new Map<string, Set<Waker>>();
+  private readonly versions = new Map<string, number>();
   private readonly connectionListeners = new Set<(connected: boolean) => void>();
 
   constructor(
@@ -55,50 +64,49 @@ export class EventNotifier {
     return () => this.connectionListeners.delete(listener);
   }
 
-  /** Records that events of `jobId` were committed: wake local readers, NOTIFY the others. */
-  published(tenant: string, jobId: string): void {
-    this.wakeTenant(tenant);
-    const jobs = this.pending.get(tenant);
-    if (jobs === undefined) this.pending.set(tenant, new Set([jobId]));
-    else if (jobs !== null) {
-      jobs.add(jobId);
-      if (jobs.size > MAX_JOB_IDS_PER_NOTIFY) this.pending.set(tenant, null);
-    }
+  /** Records a committed change on `topic`: wake local waiters now, NOTIFY the others soon. */
+  publish(topic: string): void {
+    this.wake(topic);
+    this.pending.add(topic);
     this.flushTimer ??= setTimeout(() => this.flush(), this.coalesceMs);
   }
 
   /**
-   * A counter that moves whenever the tenant may have new events. Readers take it *before*
-   * querying and pass it to {@link waitForTenant}, so a wake-up between their query and their
-   * wait is never lost.
+   * A counter that moves whenever the topic may have changed. Waiters take it *before*
+   * querying and pass it to {@link wait}, so a wake-up between their query and their wait is
+   * never lost.
    */
-  version(tenant: string): number {
-    return this.tenantVersions.get(tenant) ?? 0;
+  version(topic: string): number {
+    return this.versions.get(topic) ?? 0;
   }
 
   /**
-   * Resolves when the tenant's version differs from `sinceVersion` (at once if it already
-   * does), after `timeoutMs` (the safety re-check) or when `signal` aborts. Never rejects.
+   * Resolves when any of `topics` moved past its version in `since` (at once if one already
+   * did), after `timeoutMs` (the safety re-check) or when `signal` aborts. Never rejects.
    */
-  waitForTenant(tenant: string, sinceVersion: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  wait(topics: readonly string[], since: readonly number[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      if (signal?.aborted || this.version(tenant) !== sinceVersion) return resolve();
-      let wakers = this.tenantWakers.get(tenant);
-      if (!wakers) {
-        wakers = new Set();
-        this.tenantWakers.set(tenant, wakers);
-      }
-      const set = wakers;
+      if (signal?.aborted || topics.some((topic, index) => this.version(topic) !== since[index])) return resolve();
       const done = (): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
-        set.delete(done);
-        if (set.size === 0 && this.tenantWakers.get(tenant) === set) this.tenantWakers.delete(tenant);
+        for (const topic of topics) {
+          const set = this.wakers.get(topic);
+          set?.delete(done);
+          if (set?.size === 0) this.wakers.delete(topic);
+        }
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
       signal?.addEventListener('abort', done, { once: true });
-      set.add(done);
+      for (const topic of topics) {
+        let set = this.wakers.get(topic);
+        if (!set) {
+          set = new Set();
+          this.wakers.set(topic, set);
+        }
+        set.add(done);
+      }
     });
   }
 
@@ -113,7 +121,7 @@ export class EventNotifier {
     this.client = undefined;
     this.setConnected(false);
     await client?.end().catch(() => undefined);
-    for (const tenant of [...this.tenantWakers.keys()]) this.wakeTenant(tenant);
+    for (const topic of [...this.wakers.keys()]) this.wake(topic);
   }
 
   private async connect(): Promise<void> {
@@ -122,7 +130,7 @@ export class EventNotifier {
     client.on('end', () => this.lost(client));
     client.on('notification', (message) => {
       if (message.processId === backendPid(client) || !message.payload) return;
-      this.wakeTenant(message.payload.split('\n', 1)[0] ?? '');
+      for (const topic of message.payload.split('\n')) this.wake(topic);
     });
     await client.connect();
     await client.query(`listen ${CHANNEL}`);
@@ -130,7 +138,7 @@ export class EventNotifier {
     this.reconnectDelayMs = 100;
     this.setConnected(true);
     // Anything committed while we were not listening would otherwise wait for the safety timer.
-    for (const tenant of [...this.tenantWakers.keys()]) this.wakeTenant(tenant);
+    for (const topic of [...this.wakers.keys()]) this.wake(topic);
   }
 
   private lost(client: pg.Client): void {
@@ -165,7 +173,17 @@ export class EventNotifier {
   private async flush(): Promise<void> {
     this.flushTimer = undefined;
     if (this.pending.size === 0) return;
-    const payloads = [...this.pending].map(([tenant, jobs]) => (jobs ? `${tenant}\n${[...jobs].join(',')}` : tenant));
+    // One NOTIFY payload (max 8000 bytes) per chunk of topics.
+    const payloads: string[] = [];
+    let current = '';
+    for (const topic of this.pending) {
+      if (current.length + topic.length + 1 > 7900 && current !== '') {
+        payloads.push(current);
+        current = '';
+      }
+      current = current === '' ? topic : `${current}\n${topic}`;
+    }
+    if (current !== '') payloads.push(current);
     this.pending.clear();
     const client = this.client;
     if (!client) return; // Other processes fall back to their safety timer.
@@ -176,12 +194,12 @@ export class EventNotifier {
     }
   }
 
-  private wakeTenant(tenant: string): void {
-    this.tenantVersions.set(tenant, (this.tenantVersions.get(tenant) ?? 0) + 1);
-    const wakers = this.tenantWakers.get(tenant);
+  private wake(topic: string): void {
+    this.versions.set(topic, this.version(topic) + 1);
+    const wakers = this.wakers.get(topic);
     if (!wakers) return;
-    this.tenantWakers.delete(tenant);
-    for (const wake of wakers) wake();
+    this.wakers.delete(topic);
+    for (const wake of [...wakers]) wake();
   }
 }
 

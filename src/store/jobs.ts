@@ -24,6 +24,7 @@ export interface CreateJobParams {
   attemptTimeoutUs: bigint;
   event: { eventId: string; payload: string; digest: Buffer };
   actor: string;
+  requiredCapabilities: string[];
 }
 
 export type CreateJobOutcome =
@@ -40,7 +41,7 @@ export async function createJob(db: CommonQueryMethods, params: CreateJobParams)
       ${sql.jsonb(params.labels)}, ${params.idempotencyKey}, ${sql.binary(params.requestDigest)},
       ${params.runAt === null ? null : usToTimestamp(params.runAt)},
       ${params.attemptTimeoutUs}, ${params.event.eventId}::uuid, ${params.event.payload},
-      ${sql.binary(params.event.digest)}, ${params.actor}) c`);
+      ${sql.binary(params.event.digest)}, ${params.actor}, ${sql.array(params.requiredCapabilities, 'text')}) c`);
   const kind = row.outcome as CreateJobOutcome['kind'];
   return { kind, job: toJobRecord(row) };
 }

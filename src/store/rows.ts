@@ -33,6 +33,8 @@ export const jobRow = z.object({
   created_at: micros,
   updated_at: micros,
   finished_at: micros.nullable(),
+  required_capabilities: z.array(z.string()),
+  heartbeat_at: micros.nullable(),
 });
 export type JobRow = z.infer<typeof jobRow>;
 
@@ -63,6 +65,8 @@ export function toJobRecord(row: JobRow): JobRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
+    requiredCapabilities: row.required_capabilities,
+    heartbeatAt: row.heartbeat_at,
   };
 }
 

@@ -34,6 +34,8 @@ export const JOB_COLUMN_NAMES = [
   'created_at',
   'updated_at',
   'finished_at',
+  'required_capabilities',
+  'heartbeat_at',
 ] as const;
 
 export const EVENT_COLUMN_NAMES = [

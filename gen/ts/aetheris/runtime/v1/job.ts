@@ -203,7 +203,13 @@ export interface Job {
     | Duration
     | undefined;
   /** When the job reached a terminal state. */
-  finishedAt?: Timestamp | undefined;
+  finishedAt?:
+    | Timestamp
+    | undefined;
+  /** Capabilities a worker must offer to lease the job. */
+  requiredCapabilities: string[];
+  /** The last heartbeat of the current lease. */
+  heartbeatAt?: Timestamp | undefined;
 }
 
 export interface Job_LabelsEntry {
@@ -586,6 +592,8 @@ function createBaseJob(): Job {
     retryPolicy: undefined,
     attemptTimeout: undefined,
     finishedAt: undefined,
+    requiredCapabilities: [],
+    heartbeatAt: undefined,
   };
 }
 
@@ -668,6 +676,12 @@ export const Job: MessageFns<Job> = {
     }
     if (message.finishedAt !== undefined) {
       Timestamp.encode(message.finishedAt, writer.uint32(194).fork()).join();
+    }
+    for (const v of message.requiredCapabilities) {
+      writer.uint32(202).string(v!);
+    }
+    if (message.heartbeatAt !== undefined) {
+      Timestamp.encode(message.heartbeatAt, writer.uint32(210).fork()).join();
     }
     return writer;
   },
@@ -880,6 +894,22 @@ export const Job: MessageFns<Job> = {
             message.finishedAt = Timestamp.decode(reader, reader.uint32());
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.requiredCapabilities.push(reader.string());
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.heartbeatAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -991,6 +1021,16 @@ export const Job: MessageFns<Job> = {
         : isSet(object.finished_at)
         ? fromJsonTimestamp(object.finished_at)
         : undefined,
+      requiredCapabilities: globalThis.Array.isArray(object?.requiredCapabilities)
+        ? object.requiredCapabilities.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.required_capabilities)
+        ? object.required_capabilities.map((e: any) => globalThis.String(e))
+        : [],
+      heartbeatAt: isSet(object.heartbeatAt)
+        ? fromJsonTimestamp(object.heartbeatAt)
+        : isSet(object.heartbeat_at)
+        ? fromJsonTimestamp(object.heartbeat_at)
+        : undefined,
     };
   },
 
@@ -1074,6 +1114,12 @@ export const Job: MessageFns<Job> = {
     if (message.finishedAt !== undefined) {
       obj.finishedAt = fromTimestamp(message.finishedAt).toISOString();
     }
+    if (message.requiredCapabilities?.length) {
+      obj.requiredCapabilities = message.requiredCapabilities;
+    }
+    if (message.heartbeatAt !== undefined) {
+      obj.heartbeatAt = fromTimestamp(message.heartbeatAt).toISOString();
+    }
     return obj;
   },
 
@@ -1133,6 +1179,10 @@ export const Job: MessageFns<Job> = {
       : undefined;
     message.finishedAt = (object.finishedAt !== undefined && object.finishedAt !== null)
       ? Timestamp.fromPartial(object.finishedAt)
+      : undefined;
+    message.requiredCapabilities = object.requiredCapabilities?.map((e) => e) || [];
+    message.heartbeatAt = (object.heartbeatAt !== undefined && object.heartbeatAt !== null)
+      ? Timestamp.fromPartial(object.heartbeatAt)
       : undefined;
     return message;
   },

@@ -113,7 +113,11 @@ export interface CreateJobRequest {
     | Timestamp
     | undefined;
   /** Each attempt's time limit (0: none beyond the lease). */
-  attemptTimeout?: Duration | undefined;
+  attemptTimeout?:
+    | Duration
+    | undefined;
+  /** Capabilities a worker must offer (AcquireJob.capabilities) to lease the job; at most 16. */
+  requiredCapabilities: string[];
 }
 
 export interface CreateJobRequest_LabelsEntry {
@@ -556,6 +560,7 @@ function createBaseCreateJobRequest(): CreateJobRequest {
     labels: {},
     runAt: undefined,
     attemptTimeout: undefined,
+    requiredCapabilities: [],
   };
 }
 
@@ -587,6 +592,9 @@ export const CreateJobRequest: MessageFns<CreateJobRequest> = {
     }
     if (message.attemptTimeout !== undefined) {
       Duration.encode(message.attemptTimeout, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.requiredCapabilities) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -679,6 +687,14 @@ export const CreateJobRequest: MessageFns<CreateJobRequest> = {
             message.attemptTimeout = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.requiredCapabilities.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -735,6 +751,11 @@ export const CreateJobRequest: MessageFns<CreateJobRequest> = {
         : isSet(object.attempt_timeout)
         ? Duration.fromJSON(object.attempt_timeout)
         : undefined,
+      requiredCapabilities: globalThis.Array.isArray(object?.requiredCapabilities)
+        ? object.requiredCapabilities.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.required_capabilities)
+        ? object.required_capabilities.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -773,6 +794,9 @@ export const CreateJobRequest: MessageFns<CreateJobRequest> = {
     if (message.attemptTimeout !== undefined) {
       obj.attemptTimeout = Duration.toJSON(message.attemptTimeout);
     }
+    if (message.requiredCapabilities?.length) {
+      obj.requiredCapabilities = message.requiredCapabilities;
+    }
     return obj;
   },
 
@@ -804,6 +828,7 @@ export const CreateJobRequest: MessageFns<CreateJobRequest> = {
     message.attemptTimeout = (object.attemptTimeout !== undefined && object.attemptTimeout !== null)
       ? Duration.fromPartial(object.attemptTimeout)
       : undefined;
+    message.requiredCapabilities = object.requiredCapabilities?.map((e) => e) || [];
     return message;
   },
 };

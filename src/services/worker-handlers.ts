@@ -1,0 +1,302 @@
+import type { JobError } from '../../gen/ts/aetheris/runtime/v1/job.js';
+import type {
+  AcquireJobRequest,
+  AcquireJobResponse,
+  BeginToolCallRequest,
+  BeginToolCallResponse,
+  CompleteJobRequest,
+  CompleteJobResponse,
+  CompleteToolCallRequest,
+  CompleteToolCallResponse,
+  FailJobRequest,
+  FailJobResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  ReleaseJobRequest,
+  ReleaseJobResponse,
+} from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import { ToolCallDecision } from '../../gen/ts/aetheris/runtime/v1/worker.js';
+import { canonicalize, type JsonValue } from '../domain/canonical-json.js';
+import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/errors.js';
+import { Limits, requireJson, requireMaxLength, requireName, requireUuid } from '../domain/validation.js';
+import { type CallContext, throwIfAborted } from '../server/handlers.js';
+import { queueTopic } from '../store/event-notifier.js';
+import { readJobEvents } from '../store/events.js';
+import {
+  acquireJob,
+  beginToolCall,
+  completeJob,
+  completeToolCall,
+  failJob,
+  heartbeat,
+  listToolCalls,
+  releaseJob,
+} from '../store/worker-protocol.js';
+import { actorOf, announce, type ServiceDeps } from './deps.js';
+import { eventToProto, jobToProto, msFromDuration, timestampFromUs, toolCallToProto } from './mappers.js';
+
+const DEFAULT_LEASE_MS = 30_000;
+const MAX_WAIT_MS = 60_000;
+const SAFETY_RECHECK_MS = 2000;
+const MAX_HISTORY_EVENTS = 10_000;
+
+export async function handleAcquireJob(
+  deps: ServiceDeps,
+  request: AcquireJobRequest,
+  ctx: CallContext,
+): Promise<AcquireJobResponse> {
+  const workerId = requireMaxLength('worker_id', request.workerId, 128);
+  if (workerId === '') throw invalidField('worker_id', 'is required');
+  const queues = request.queues.length === 0 ? ['default'] : names('queues', request.queues, 32);
+  const jobTypes = names('job_types', request.jobTypes, 256);
+  const capabilities = names('capabilities', request.capabilities, 64);
+  const waitMs = msFromDuration(request.wait);
+  if (waitMs < 0 || waitMs > MAX_WAIT_MS) throw invalidField('wait', 'must be between 0 and 60s');
+  const leaseMs = request.leaseDuration ? msFromDuration(request.leaseDuration) : DEFAULT_LEASE_MS;
+  if (leaseMs < 1000 || leaseMs > 600_000) throw invalidField('lease_duration', 'must be between 1s and 10m');
+
+  const tenant = ctx.principal.tenant;
+  const topics = queues.map((queue) => queueTopic(tenant, queue));
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    throwIfAborted(ctx.signal);
+    const versions = topics.map((topic) => deps.notifier.version(topic));
+    const outcome = await acquireJob(deps.pool, {
+      tenant,
+      workerId,
+      queues,
+      jobTypes,
+      capabilities,
+      leaseMs,
+      actor: `${actorOf(ctx.principal)}/${workerId}`,
+    });
+    if (outcome.kind === 'acquired') {
+      announce(deps, tenant);
+      const job = outcome.job;
+      const [history, toolCalls] = await Promise.all([
+        readJobEvents(deps.pool, tenant, job.id, 0n, MAX_HISTORY_EVENTS),
+        listToolCalls(deps.pool, tenant, job.id),
+      ]);
+      return {
+        lease: {
+          jobId: job.id,
+          fencingToken: job.fencingToken,
+          expiresAt: job.leaseExpiresAt === null ? undefined : timestampFromUs(job.leaseExpiresAt),
+          attempt: job.attempt,
+        },
+        job: jobToProto(job),
+        history: history.map(eventToProto),
+        toolCalls: toolCalls.map(toolCallToProto),
+      };
+    }
+    const now = Date.now();
+    if (now >= deadline) return { lease: undefined, job: undefined, history: [], toolCalls: [] };
+    // Sleep until woken (a job became runnable), the next backoff is due, or the safety re-check.
+    const dueIn = outcome.nextDue === null ? Number.POSITIVE_INFINITY : Number(outcome.nextDue / 1000n) - now;
+    const sleepMs = Math.max(5, Math.min(deadline - now, dueIn, SAFETY_RECHECK_MS));
+    await deps.notifier.wait(topics, versions, sleepMs, ctx.signal);
+  }
+}
+
+export async function handleHeartbeat(
+  deps: ServiceDeps,
+  request: HeartbeatRequest,
+  ctx: CallContext,
+): Promise<HeartbeatResponse> {
+  const jobId = requireUuid('job_id', request.jobId);
+  const leaseMs = request.leaseDuration ? msFromDuration(request.leaseDuration) : null;
+  if (leaseMs !== null && (leaseMs < 1000 || leaseMs > 600_000))
+    throw invalidField('lease_duration', 'must be between 1s and 10m');
+  const outcome = await heartbeat(deps.pool, {
+    tenant: ctx.principal.tenant,
+    jobId,
+    fencingToken: request.fencingToken,
+    leaseMs,
+  });
+  if (outcome.kind === 'ok') return { leaseExpiresAt: timestampFromUs(outcome.leaseExpiresAt) };
+  throw leaseError(outcome, jobId);
+}
+
+export async function handleCompleteJob(
+  deps: ServiceDeps,
+  request: CompleteJobRequest,
+  ctx: CallContext,
+): Promise<CompleteJobResponse> {
+  const jobId = requireUuid('job_id', request.jobId);
+  const output = requireJson('output', request.output);
+  const tenant = ctx.principal.tenant;
+  const outcome = await completeJob(deps.pool, {
+    tenant,
+    jobId,
+    fencingToken: request.fencingToken,
+    output,
+    actor: actorOf(ctx.principal),
+  });
+  if (outcome.kind !== 'completed') throw leaseError(outcome, jobId);
+  announce(deps, tenant);
+  return { job: jobToProto(outcome.job) };
+}
+
+export async function handleFailJob(
+  deps: ServiceDeps,
+  request: FailJobRequest,
+  ctx: CallContext,
+): Promise<FailJobResponse> {
+  const jobId = requireUuid('job_id', request.jobId);
+  const error = canonicalError('error', request.error);
+  const tenant = ctx.principal.tenant;
+  const outcome = await failJob(deps.pool, {
+    tenant,
+    jobId,
+    fencingToken: request.fencingToken,
+    error,
+    nonRetryable: request.nonRetryable,
+    actor: actorOf(ctx.principal),
+  });
+  if (outcome.kind !== 'failed' && outcome.kind !== 'retrying') throw leaseError(outcome, jobId);
+  announce(deps, tenant, outcome.kind === 'retrying' ? outcome.job.queue : undefined);
+  return { job: jobToProto(outcome.job) };
+}
+
+export async function handleReleaseJob(
+  deps: ServiceDeps,
+  request: ReleaseJobRequest,
+  ctx: CallContext,
+): Promise<ReleaseJobResponse> {
+  const jobId = requireUuid('job_id', request.jobId);
+  const delayMs = msFromDuration(request.delay);
+  if (delayMs < 0 || delayMs > 366 * 24 * 3600 * 1000) throw invalidField('delay', 'must be between 0 and one year');
+  const reason = requireMaxLength('reason', request.reason, Limits.maxReason);
+  const tenant = ctx.principal.tenant;
+  const outcome = await releaseJob(deps.pool, {
+    tenant,
+    jobId,
+    fencingToken: request.fencingToken,
+    delayMs,
+    reason,
+    actor: actorOf(ctx.principal),
+  });
+  if (outcome.kind !== 'released') throw leaseError(outcome, jobId);
+  announce(deps, tenant, outcome.job.queue);
+  return { job: jobToProto(outcome.job) };
+}
+
+const DECISIONS = {
+  execute: ToolCallDecision.TOOL_CALL_DECISION_EXECUTE,
+  recorded: ToolCallDecision.TOOL_CALL_DECISION_RECORDED,
+  in_doubt: ToolCallDecision.TOOL_CALL_DECISION_IN_DOUBT,
+} as const;
+
+export async function handleBeginToolCall(
+  deps: ServiceDeps,
+  request: BeginToolCallRequest,
+  ctx: CallContext,
+): Promise<BeginToolCallResponse> {
+  const jobId = requireUuid('job_id', request.jobId);
+  const callKey = callKeyOf(request.callKey);
+  const toolName = requireName('tool_name', request.toolName);
+  if (request.argsDigest.length !== 32)
+    throw invalidField('args_digest', 'must be the 32-byte SHA-256 of the canonical arguments');
+  const tenant = ctx.principal.tenant;
+  const outcome = await beginToolCall(deps.pool, {
+    tenant,
+    jobId,
+    fencingToken: request.fencingToken,
+    callKey,
+    toolName,
+    argsDigest: Buffer.from(request.argsDigest),
+    idempotent: request.idempotent,
+    actor: actorOf(ctx.principal),
+  });
+  switch (outcome.kind) {
+    case 'execute':
+    case 'in_doubt':
+      announce(deps, tenant);
+      return { decision: DECISIONS[outcome.kind], call: toolCallToProto(outcome.call), detail: '' };
+    case 'recorded':
+      return { decision: DECISIONS.recorded, call: toolCallToProto(outcome.call), detail: '' };
+    case 'nondeterminism':
+      return { decision: ToolCallDecision.TOOL_CALL_DECISION_NONDETERMINISM, call: undefined, detail: outcome.detail };
+    default:
+      throw leaseError(outcome, jobId);
+  }
+}
+
+export async function handleCompleteToolCall(
+  deps: ServiceDeps,
+  request: CompleteToolCallRequest,
+  ctx: CallContext,
+): Promise<CompleteToolCallResponse> {
+  const jobId = requireUuid('job_id', request.jobId);
+  const callKey = callKeyOf(request.callKey);
+  const outcomeField = request.outcome;
+  if (!outcomeField) throw invalidField('outcome', 'a result or an error is required');
+  const result = outcomeField.$case === 'result' ? requireJson('result', outcomeField.value) : null;
+  const error = outcomeField.$case === 'error' ? canonicalError('error', outcomeField.value) : null;
+  const tenant = ctx.principal.tenant;
+  const outcome = await completeToolCall(deps.pool, {
+    tenant,
+    jobId,
+    fencingToken: request.fencingToken,
+    callKey,
+    result,
+    error,
+    actor: actorOf(ctx.principal),
+  });
+  switch (outcome.kind) {
+    case 'completed':
+      announce(deps, tenant);
+      return { call: toolCallToProto(outcome.call) };
+    case 'duplicate':
+      return { call: toolCallToProto(outcome.call) };
+    case 'not_started':
+      throw new AetherisError({
+        code: Code.FAILED_PRECONDITION,
+        reason: Reason.TOOL_CALL_NOT_STARTED,
+        message: `tool call ${callKey} was not started by this lease (call BeginToolCall first)`,
+        metadata: { job_id: jobId, call_key: callKey },
+      });
+    case 'conflict':
+      throw new AetherisError({
+        code: Code.FAILED_PRECONDITION,
+        reason: Reason.IDEMPOTENCY_CONFLICT,
+        message: `tool call ${callKey} already has a different recorded outcome`,
+        metadata: { job_id: jobId, call_key: callKey },
+      });
+    default:
+      throw leaseError(outcome, jobId);
+  }
+}
+
+function leaseError(outcome: { kind: string; state?: string | null }, jobId: string): AetherisError {
+  if (outcome.kind === 'not_found') return notFound('job', jobId);
+  return new AetherisError({
+    code: Code.FAILED_PRECONDITION,
+    reason: Reason.LEASE_LOST,
+    message:
+      'the fencing token is stale: the lease expired, was taken over, or the job was cancelled; stop working on it',
+    metadata: outcome.state ? { job_id: jobId, state: outcome.state } : { job_id: jobId },
+  });
+}
+
+function names(field: string, values: string[], max: number): string[] {
+  if (values.length > max) throw invalidField(field, `at most ${max} entries`);
+  return [...new Set(values.map((value, index) => requireName(`${field}[${index}]`, value)))];
+}
+
+function callKeyOf(value: string): string {
+  if (value === '' || value.length > 256) throw invalidField('call_key', 'must be 1..256 characters');
+  return value;
+}
+
+/** A caller's JobError as canonical JSON `{details?, message, reason}`. */
+function canonicalError(field: string, error: JobError | undefined): string {
+  const reason = error?.reason || 'HANDLER_ERROR';
+  if (reason.length > 128) throw invalidField(`${field}.reason`, 'must be at most 128 characters');
+  const message = requireMaxLength(`${field}.message`, error?.message ?? '', 4096);
+  const details =
+    error && error.details.length > 0
+      ? (JSON.parse(requireJson(`${field}.details`, error.details, 65_536)) as JsonValue)
+      : undefined;
+  return canonicalize(details === undefined ? { message, reason } : { details, message, reason });
+}

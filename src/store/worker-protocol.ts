@@ -1,0 +1,191 @@
+import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { JobRecord, Micros } from '../domain/records.js';
+import { jobRow, toJobRecord } from './rows.js';
+import { columns, sql } from './sql.js';
+import { TOOL_CALL_COLUMN_NAMES, type ToolCallRecord, toolCallRow, toToolCallRecord } from './tool-call-rows.js';
+
+// Each worker write is one statement calling a plpgsql function of migrations/0002 that locks
+// the job, checks the fencing token, updates the projection and appends the lifecycle event.
+
+/** The outcomes every leased write can have besides its own. */
+export type LeaseFailure = { kind: 'not_found' } | { kind: 'lease_lost'; state: string | null };
+
+const outcomeJob = jobRow.partial().extend({ outcome: z.string() });
+
+function jobOutcome<K extends string>(
+  row: z.infer<typeof outcomeJob>,
+  ok: readonly K[],
+): { kind: K; job: JobRecord } | LeaseFailure {
+  if ((ok as readonly string[]).includes(row.outcome)) {
+    return { kind: row.outcome as K, job: toJobRecord(row as z.infer<typeof jobRow>) };
+  }
+  if (row.outcome === 'not_found') return { kind: 'not_found' };
+  return { kind: 'lease_lost', state: row.state ?? null };
+}
+
+export type AcquireOutcome = { kind: 'acquired'; job: JobRecord } | { kind: 'none'; nextDue: Micros | null };
+
+/** Leases the best runnable job of the queues, or says when the next one is due. */
+export async function acquireJob(
+  db: CommonQueryMethods,
+  params: {
+    tenant: string;
+    workerId: string;
+    queues: string[];
+    jobTypes: string[];
+    capabilities: string[];
+    leaseMs: number;
+    actor: string;
+  },
+): Promise<AcquireOutcome> {
+  const row = await db.one(sql.type(outcomeJob.extend({ next_due: z.bigint().nullable() }))`
+    select a.outcome, a.next_due, (a.job).* from aetheris.acquire_job(
+      ${params.tenant}, ${params.workerId}, ${sql.array(params.queues, 'text')},
+      ${sql.array(params.jobTypes, 'text')}, ${sql.array(params.capabilities, 'text')},
+      ${params.leaseMs}, ${params.actor}) a`);
+  if (row.outcome === 'acquired') return { kind: 'acquired', job: toJobRecord(row as z.infer<typeof jobRow>) };
+  return { kind: 'none', nextDue: row.next_due };
+}
+
+/** Extends the lease of the current token. */
+export async function heartbeat(
+  db: CommonQueryMethods,
+  params: { tenant: string; jobId: string; fencingToken: bigint; leaseMs: number | null },
+): Promise<{ kind: 'ok'; leaseExpiresAt: Micros } | { kind: 'not_found' | 'lease_lost' }> {
+  const row = await db.one(sql.type(z.object({ outcome: z.string(), lease_expires_at: z.bigint().nullable() }))`
+    select * from aetheris.heartbeat(${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.leaseMs})`);
+  if (row.outcome === 'ok' && row.lease_expires_at !== null)
+    return { kind: 'ok', leaseExpiresAt: row.lease_expires_at };
+  return { kind: row.outcome === 'not_found' ? 'not_found' : 'lease_lost' };
+}
+
+/** Completes the job with its output (canonical JSON text). */
+export async function completeJob(
+  db: CommonQueryMethods,
+  params: { tenant: string; jobId: string; fencingToken: bigint; output: string; actor: string },
+) {
+  const row = await db.one(sql.type(outcomeJob)`
+    select c.outcome, (c.job).* from aetheris.complete_job(
+      ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.output}, ${params.actor}) c`);
+  return jobOutcome(row, ['completed'] as const);
+}
+
+/** Fails the attempt: retry with backoff, or fail the job (permanent or attempts spent). */
+export async function failJob(
+  db: CommonQueryMethods,
+  params: { tenant: string; jobId: string; fencingToken: bigint; error: string; nonRetryable: boolean; actor: string },
+) {
+  const row = await db.one(sql.type(outcomeJob)`
+    select f.outcome, (f.job).* from aetheris.fail_job(
+      ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.error}, ${params.nonRetryable},
+      ${params.actor}) f`);
+  return jobOutcome(row, ['failed', 'retrying'] as const);
+}
+
+/** Gives the lease back without spending the attempt. */
+export async function releaseJob(
+  db: CommonQueryMethods,
+  params: { tenant: string; jobId: string; fencingToken: bigint; delayMs: number; reason: string; actor: string },
+) {
+  const row = await db.one(sql.type(outcomeJob)`
+    select r.outcome, (r.job).* from aetheris.release_job(
+      ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.delayMs}, ${params.reason},
+      ${params.actor}) r`);
+  return jobOutcome(row, ['released'] as const);
+}
+
+const ledgerOutcome = toolCallRow.partial().extend({ outcome: z.string(), detail: z.string().nullable() });
+const ledgerColumns = columns('l', TOOL_CALL_COLUMN_NAMES);
+
+export type BeginToolCallOutcome =
+  | { kind: 'execute' | 'recorded' | 'in_doubt'; call: ToolCallRecord }
+  | { kind: 'nondeterminism'; detail: string }
+  | { kind: 'not_found' | 'lease_lost' };
+
+/** Asks the ledger whether a tool call may run (see ToolCallDecision). */
+export async function beginToolCall(
+  db: CommonQueryMethods,
+  params: {
+    tenant: string;
+    jobId: string;
+    fencingToken: bigint;
+    callKey: string;
+    toolName: string;
+    argsDigest: Buffer;
+    idempotent: boolean;
+    actor: string;
+  },
+): Promise<BeginToolCallOutcome> {
+  const row = await db.one(sql.type(ledgerOutcome)`
+    select b.outcome, b.detail, (b.ledger).* from aetheris.begin_tool_call(
+      ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.callKey}, ${params.toolName},
+      ${sql.binary(params.argsDigest)}, ${params.idempotent}, ${params.actor}) b`);
+  switch (row.outcome) {
+    case 'execute':
+    case 'recorded':
+    case 'in_doubt':
+      return { kind: row.outcome, call: toToolCallRecord(row as z.infer<typeof toolCallRow>) };
+    case 'nondeterminism':
+      return { kind: 'nondeterminism', detail: row.detail ?? '' };
+    case 'not_found':
+      return { kind: 'not_found' };
+    default:
+      return { kind: 'lease_lost' };
+  }
+}
+
+export type CompleteToolCallOutcome =
+  | { kind: 'completed' | 'duplicate'; call: ToolCallRecord }
+  | { kind: 'not_started' | 'conflict' | 'not_found' | 'lease_lost' };
+
+/** Records a tool call's outcome: `result` (canonical JSON) or `error` (canonical JSON). */
+export async function completeToolCall(
+  db: CommonQueryMethods,
+  params: {
+    tenant: string;
+    jobId: string;
+    fencingToken: bigint;
+    callKey: string;
+    result: string | null;
+    error: string | null;
+    actor: string;
+  },
+): Promise<CompleteToolCallOutcome> {
+  const row = await db.one(sql.type(ledgerOutcome.omit({ detail: true }))`
+    select c.outcome, (c.ledger).* from aetheris.complete_tool_call(
+      ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.callKey}, ${params.result},
+      ${params.error}, ${params.actor}) c`);
+  switch (row.outcome) {
+    case 'completed':
+    case 'duplicate':
+      return { kind: row.outcome, call: toToolCallRecord(row as z.infer<typeof toolCallRow>) };
+    case 'not_started':
+    case 'conflict':
+    case 'not_found':
+      return { kind: row.outcome };
+    default:
+      return { kind: 'lease_lost' };
+  }
+}
+
+/** The job's ledger in call order, for replay. */
+export async function listToolCalls(db: CommonQueryMethods, tenant: string, jobId: string): Promise<ToolCallRecord[]> {
+  const rows = await db.any(sql.type(toolCallRow)`
+    select ${ledgerColumns} from aetheris.tool_calls l
+     where l.tenant_id = ${tenant} and l.job_id = ${jobId}::uuid
+     order by l.started_at, l.call_key`);
+  return rows.map(toToolCallRecord);
+}
+
+/** Jobs whose lease or attempt timed out, moved to retry or failure by this sweep. */
+export async function expireLeases(
+  db: CommonQueryMethods,
+  limit: number,
+): Promise<{ tenant: string; jobId: string; queue: string; outcome: string }[]> {
+  const rows = await db.any(
+    sql.type(z.object({ tenant_id: z.string(), job_id: z.string(), queue: z.string(), outcome: z.string() }))`
+      select * from aetheris.expire_leases(${limit})`,
+  );
+  return rows.map((row) => ({ tenant: row.tenant_id, jobId: row.job_id, queue: row.queue, outcome: row.outcome }));
+}
