@@ -48,23 +48,13 @@ describe('standard services', () => {
 describe('contracts not built yet', () => {
   it('answer UNIMPLEMENTED after authentication', async () => {
     await expectGrpcError(
-      unary(
-        acme.runtime,
-        acme.runtime.acquireJob,
-        { workerId: 'w', queues: [], jobTypes: [], capabilities: [] },
-        acme.metadata(),
-      ),
+      unary(acme.runtime, acme.runtime.getSummary, { window: undefined }, acme.metadata()),
       status.UNIMPLEMENTED,
       'UNIMPLEMENTED',
     );
     const anonymous = connect({ address: env.server.address, apiKey: 'aek_bad' });
     await expectGrpcError(
-      unary(
-        anonymous.runtime,
-        anonymous.runtime.acquireJob,
-        { workerId: 'w', queues: [], jobTypes: [], capabilities: [] },
-        anonymous.metadata(),
-      ),
+      unary(anonymous.runtime, anonymous.runtime.getSummary, { window: undefined }, anonymous.metadata()),
       status.UNAUTHENTICATED,
     );
     anonymous.close();
