@@ -221,6 +221,12 @@ begin
   select * into v_lease from aetheris.lock_lease(p_tenant, p_job, p_token);
   outcome := v_lease.outcome;
   job := v_lease.job;
+  -- A retried completion whose first try committed (its answer was lost) succeeds again.
+  if outcome = 'lease_lost' and job.state = 'completed' and job.fencing_token = p_token
+     and job.output = p_output then
+    outcome := 'completed';
+    return;
+  end if;
   if outcome <> 'ok' then return; end if;
   update aetheris.jobs
      set state = 'completed', output = p_output, finished_at = clock_timestamp(),

@@ -305,15 +305,17 @@ describe('leases, completion and retries', () => {
       attemptTimeout: ms(500),
       retryPolicy: { maxAttempts: 1 },
     });
-    const { lease } = await acquire('q-timeout');
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    await unary(
+    const { lease } = await acquire('q-timeout', { leaseDuration: ms(60_000) });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const beat = await unary(
       worker.runtime,
       worker.runtime.heartbeat,
       { jobId, fencingToken: lease?.fencingToken ?? 0n, leaseDuration: undefined },
       worker.metadata(),
     );
-    await env.server.sweeper.sweepOnce();
+    expect(Number(beat.leaseExpiresAt?.seconds)).toBeGreaterThan(Date.now() / 1000 + 50);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await env.server.sweeper.sweepOnce(); // the background sweeper may have done it already
     const job = await getJob(jobId);
     expect(job.state).toBe(JobState.JOB_STATE_FAILED);
     expect(job.lastError?.reason).toBe('ATTEMPT_TIMEOUT');

@@ -71,8 +71,22 @@ export async function handleAcquireJob(
       actor: `${actorOf(ctx.principal)}/${workerId}`,
     });
     if (outcome.kind === 'acquired') {
-      announce(deps, tenant);
       const job = outcome.job;
+      if (ctx.signal.aborted) {
+        // The caller went away while we leased: give the job back at once instead of letting
+        // it wait out the lease and spend an attempt.
+        await releaseJob(deps.pool, {
+          tenant,
+          jobId: job.id,
+          fencingToken: job.fencingToken,
+          delayMs: 0,
+          reason: 'the acquiring call was cancelled',
+          actor: 'system',
+        });
+        announce(deps, tenant, job.queue);
+        throwIfAborted(ctx.signal);
+      }
+      announce(deps, tenant);
       const [history, toolCalls] = await Promise.all([
         readJobEvents(deps.pool, tenant, job.id, 0n, MAX_HISTORY_EVENTS),
         listToolCalls(deps.pool, tenant, job.id),

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { ReleaseJobRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import {
+  type ToolCall,
+  ToolCallDecision,
+  ToolCallState,
+  toolCallDecisionToJSON,
+} from '../../gen/ts/aetheris/runtime/v1/worker.js';
+import { unary } from '../client/connect.js';
+import { canonicalize } from '../domain/canonical-json.js';
+import { payloadDigest } from '../domain/hash-chain.js';
+import { JobParkedError, JobReleasedError, NondeterminismError, NonRetryableError, ToolFailedError } from './errors.js';
+import type { LeaseGuard } from './lease.js';
+import { LedgerClient } from './ledger-client.js';
+import { canonicalJsonBytes, delay, describeError, durationFromMs, parseJsonBytes, toJsonValue } from './rpc.js';
+import type { JobContext, JobInfo, ToolCallContext, ToolOptions, WorkerLogger } from './types.js';
+
+/** Tool names under this prefix are the SDK's own recorded operations. */
+const RESERVED_PREFIX = 'aetheris.';
+/** Sleeps longer than this give the lease back instead of holding a slot. */
+const RELEASE_SLEEP_OVER_MS = 5_000;
+
+type ToolFn<T> = (tc: ToolCallContext) => Promise<T>;
+
+/**
+ * The durable operations of one attempt. Each call takes the next value of a per-attempt
+ * counter as its call key, checks it against the ledger received with the lease (replay), and
+ * asks the server only when the ledger has no final outcome for it.
+ */
+export class AttemptContext {
+  /** Set by the first divergence: the job fails with it even if the handler swallows it. */
+  nondeterminism: NondeterminismError | undefined;
+  private counter = 0;
+  private readonly ledgerClient: LedgerClient;
+  private readonly recorded: ReadonlyMap<string, ToolCall>;
+
+  constructor(
+    private readonly lease: LeaseGuard,
+    readonly job: JobInfo,
+    readonly log: WorkerLogger,
+    toolCalls: readonly ToolCall[],
+  ) {
+    this.ledgerClient = new LedgerClient(lease);
+    this.recorded = new Map(toolCalls.map((call) => [call.callKey, call]));
+  }
+
+  /** The handler's `ctx`, with methods bound so they can be passed around. */
+  toJobContext(): JobContext {
+    return Object.freeze({
+      job: Object.freeze({ ...this.job }),
+      signal: this.lease.signal,
+      log: this.log,
+      tool: <T>(name: string, args: unknown, fn: ToolFn<T>, opts?: ToolOptions) => {
+        if (name.startsWith(RESERVED_PREFIX)) {
+          return Promise.reject(new TypeError(`tool names starting with "${RESERVED_PREFIX}" are reserved: ${name}`));
+        }
+        return this.call(name, args, fn, opts?.idempotent ?? false);
+      },
+      now: async () => new Date(await this.call('aetheris.now', {}, async () => Date.now(), true)),
+      random: () => this.call('aetheris.random', {}, async () => Math.random(), true),
+      uuid: () => this.call('aetheris.uuid', {}, async () => randomUUID(), true),
+      sleep: (ms: number) => this.sleep(ms),
+    });
+  }
+
+  private async call<T>(name: string, args: unknown, fn: ToolFn<T>, idempotent: boolean): Promise<T> {
+    // Taken before any await: the key is the call's position in the handler, never its timing.
+    const callKey = String(++this.counter);
+    await this.lease.assertActive();
+    if (this.lease.signal.aborted) throw this.lease.signal.reason;
+    const argsDigest = payloadDigest(canonicalize(toJsonValue(args, `the arguments of tool "${name}"`)));
+
+    const recorded = this.recorded.get(callKey);
+    if (recorded) {
+      if (recorded.toolName !== name) {
+        throw this.diverged(callKey, name, recorded.toolName, `recorded tool "${recorded.toolName}"`);
+      }
+      if (!argsDigest.equals(Buffer.from(recorded.argsDigest))) {
+        throw this.diverged(callKey, name, recorded.toolName, 'same tool, different arguments (args digest differs)');
+      }
+      const final =
+        recorded.state === ToolCallState.TOOL_CALL_STATE_SUCCEEDED ||
+        (recorded.state === ToolCallState.TOOL_CALL_STATE_RESOLVED && recorded.result.length > 0);
+      if (final) return parseJsonBytes(recorded.result) as T;
+    }
+
+    const answer = await this.ledgerClient.begin({ callKey, toolName: name, argsDigest, idempotent });
+    const call = answer.call;
+    switch (answer.decision) {
+      case ToolCallDecision.TOOL_CALL_DECISION_EXECUTE:
+        return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn);
+      case ToolCallDecision.TOOL_CALL_DECISION_RECORDED:
+        return this.recordedOutcome<T>(callKey, name, call);
+      case ToolCallDecision.TOOL_CALL_DECISION_IN_DOUBT: {
+        // Declared idempotent: the server re-armed the call for this lease, run it with the same key.
+        if (idempotent) return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn);
+        const parked = new JobParkedError({ jobId: this.job.id, callKey, toolName: name });
+        this.lease.halt(parked);
+        this.log.warn({ callKey, tool: name }, 'tool call in doubt: the job is parked for a person');
+        throw parked;
+      }
+      case ToolCallDecision.TOOL_CALL_DECISION_NONDETERMINISM:
+        throw this.diverged(callKey, name, call?.toolName, answer.detail || 'the server reported a divergence');
+      default:
+        throw new Error(
+          `job ${this.job.id}: BeginToolCall answered ${toolCallDecisionToJSON(answer.decision)} for call #${callKey}; ` +
+            'this SDK does not know that decision (is the server newer than the SDK?)',
+        );
+    }
+  }
+
+  private async execute<T>(callKey: string, toolName: string, idempotencyKey: string, fn: ToolFn<T>): Promise<T> {
+    let value: T;
+    try {
+      value = await fn({ idempotencyKey, signal: this.lease.signal });
+    } catch (error) {
+      // After a lost lease nothing is recorded: the stop reason wins over the tool's error.
+      await this.lease.assertActive();
+      const { reason, message } = describeError(error, 'TOOL_ERROR');
+      await this.ledgerClient.complete(callKey, { error: { reason, message } });
+      throw new ToolFailedError({
+        jobId: this.job.id,
+        callKey,
+        toolName,
+        reason,
+        toolMessage: message,
+        nonRetryable: error instanceof NonRetryableError,
+        cause: error,
+      });
+    }
+    await this.lease.assertActive();
+    let bytes: Buffer;
+    try {
+      bytes = canonicalJsonBytes(value, `the result of tool "${toolName}"`);
+    } catch (error) {
+      // The tool ran but its result cannot be recorded: leave the call STARTED (in doubt on a
+      // later attempt) rather than record a failure that would let it run again.
+      throw new ToolFailedError({
+        jobId: this.job.id,
+        callKey,
+        toolName,
+        reason: 'RESULT_NOT_JSON',
+        toolMessage: (error as Error).message,
+        nonRetryable: true,
+        cause: error,
+      });
+    }
+    await this.ledgerClient.complete(callKey, { result: bytes });
+    // Return the JSON form, exactly what a replay would return.
+    return parseJsonBytes(bytes) as T;
+  }
+
+  private recordedOutcome<T>(callKey: string, toolName: string, call: ToolCall | undefined): T {
+    if (call?.error && call.state !== ToolCallState.TOOL_CALL_STATE_SUCCEEDED) {
+      throw new ToolFailedError({
+        jobId: this.job.id,
+        callKey,
+        toolName,
+        reason: call.error.reason || 'TOOL_ERROR',
+        toolMessage: call.error.message,
+      });
+    }
+    return parseJsonBytes(call?.result ?? Buffer.alloc(0)) as T;
+  }
+
+  private diverged(callKey: string, requested: string, recorded: string | undefined, detail: string): Error {
+    const error = new NondeterminismError({
+      jobId: this.job.id,
+      callKey,
+      requestedTool: requested,
+      ...(recorded === undefined ? {} : { recordedTool: recorded }),
+      detail,
+    });
+    this.nondeterminism ??= error;
+    return error;
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError(`ctx.sleep(ms): ms must be a finite number >= 0, got ${ms}`);
+    const { wake_at_ms: wakeAtMs } = await this.call<{ wake_at_ms: number }>(
+      'aetheris.sleep',
+      { duration_ms: ms },
+      async () => ({ wake_at_ms: Date.now() + ms }),
+      true,
+    );
+    const remaining = wakeAtMs - Date.now();
+    if (remaining <= 0) return;
+    if (remaining > RELEASE_SLEEP_OVER_MS) await this.release(remaining, 'durable sleep');
+    await delay(remaining, this.lease.signal);
+  }
+
+  /** Gives the lease back until `delayMs` from now and ends this run of the handler. */
+  private async release(delayMs: number, why: string): Promise<never> {
+    const { clients } = this.lease;
+    const request = ReleaseJobRequest.fromPartial({
+      jobId: this.job.id,
+      fencingToken: this.lease.fencingToken,
+      delay: durationFromMs(delayMs),
+      reason: why,
+    });
+    await this.lease.write('ReleaseJob', (options) =>
+      unary(clients.runtime, clients.runtime.releaseJob, request, clients.metadata(), options),
+    );
+    const released = new JobReleasedError({ jobId: this.job.id, delayMs, why });
+    this.lease.halt(released);
+    this.log.info({ delayMs, why }, 'lease released');
+    throw released;
+  }
+}

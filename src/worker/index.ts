@@ -1,0 +1,24 @@
+/**
+ * The TypeScript worker SDK: register handlers, run a {@link Worker}, make durable calls
+ * through the handler's `ctx`.
+ */
+export {
+  JobCancelledError,
+  LeaseLostError,
+  NondeterminismError,
+  NonRetryableError,
+  ToolFailedError,
+  WorkerShutdownError,
+} from './errors.js';
+export type {
+  JobContext,
+  JobHandler,
+  JobInfo,
+  ShutdownOptions,
+  ToolCallContext,
+  ToolOptions,
+  WorkerLogger,
+  WorkerOptions,
+} from './types.js';
+export { WorkerState } from './types.js';
+export { Worker } from './worker.js';
