@@ -437,6 +437,14 @@ describe('tool call ledger', () => {
       'LEASE_LOST',
     );
     expect((await acquire('q-park')).lease).toBeUndefined();
+    // A parked job is cancelled at once (it holds no lease).
+    const cancelled = await unary(
+      ops.runtime,
+      ops.runtime.cancelJob,
+      { jobId, reason: 'customer withdrew' },
+      ops.metadata(),
+    );
+    expect(cancelled.job?.state).toBe(JobState.JOB_STATE_CANCELLED);
   });
 });
 

@@ -9,7 +9,14 @@ import {
 import { unary } from '../client/connect.js';
 import { canonicalize } from '../domain/canonical-json.js';
 import { payloadDigest } from '../domain/hash-chain.js';
-import { JobParkedError, JobReleasedError, NondeterminismError, NonRetryableError, ToolFailedError } from './errors.js';
+import {
+  JobParkedError,
+  JobReleasedError,
+  NondeterminismError,
+  NonRetryableError,
+  StepTimeoutError,
+  ToolFailedError,
+} from './errors.js';
 import type { LeaseGuard } from './lease.js';
 import { LedgerClient } from './ledger-client.js';
 import { canonicalJsonBytes, delay, describeError, durationFromMs, parseJsonBytes, toJsonValue } from './rpc.js';
@@ -54,7 +61,10 @@ export class AttemptContext {
         if (name.startsWith(RESERVED_PREFIX)) {
           return Promise.reject(new TypeError(`tool names starting with "${RESERVED_PREFIX}" are reserved: ${name}`));
         }
-        return this.call(name, args, fn, opts?.idempotent ?? false);
+        if (opts?.timeoutMs !== undefined && !(opts.timeoutMs > 0)) {
+          return Promise.reject(new RangeError(`timeoutMs must be > 0 (tool ${name})`));
+        }
+        return this.call(name, args, fn, opts?.idempotent ?? false, opts?.timeoutMs);
       },
       now: async () => new Date(await this.call('aetheris.now', {}, async () => Date.now(), true)),
       random: () => this.call('aetheris.random', {}, async () => Math.random(), true),
@@ -63,7 +73,13 @@ export class AttemptContext {
     });
   }
 
-  private async call<T>(name: string, args: unknown, fn: ToolFn<T>, idempotent: boolean): Promise<T> {
+  private async call<T>(
+    name: string,
+    args: unknown,
+    fn: ToolFn<T>,
+    idempotent: boolean,
+    timeoutMs?: number,
+  ): Promise<T> {
     // Taken before any await: the key is the call's position in the handler, never its timing.
     const callKey = String(++this.counter);
     await this.lease.assertActive();
@@ -88,12 +104,12 @@ export class AttemptContext {
     const call = answer.call;
     switch (answer.decision) {
       case ToolCallDecision.TOOL_CALL_DECISION_EXECUTE:
-        return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn);
+        return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn, timeoutMs);
       case ToolCallDecision.TOOL_CALL_DECISION_RECORDED:
         return this.recordedOutcome<T>(callKey, name, call);
       case ToolCallDecision.TOOL_CALL_DECISION_IN_DOUBT: {
         // Declared idempotent: the server re-armed the call for this lease, run it with the same key.
-        if (idempotent) return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn);
+        if (idempotent) return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn, timeoutMs);
         const parked = new JobParkedError({ jobId: this.job.id, callKey, toolName: name });
         this.lease.halt(parked);
         this.log.warn({ callKey, tool: name }, 'tool call in doubt: the job is parked for a person');
@@ -109,11 +125,49 @@ export class AttemptContext {
     }
   }
 
-  private async execute<T>(callKey: string, toolName: string, idempotencyKey: string, fn: ToolFn<T>): Promise<T> {
+  /** Runs the tool with its own signal, aborted by the lease or by the step timeout. */
+  private async withStepTimeout<T>(
+    callKey: string,
+    toolName: string,
+    fn: ToolFn<T>,
+    idempotencyKey: string,
+    timeoutMs: number | undefined,
+  ): Promise<T> {
+    if (timeoutMs === undefined) return fn({ idempotencyKey, signal: this.lease.signal });
+    const timeout = new StepTimeoutError({ jobId: this.job.id, callKey, toolName, timeoutMs });
+    const controller = new AbortController();
+    const onLeaseAbort = (): void => controller.abort(this.lease.signal.reason);
+    this.lease.signal.addEventListener('abort', onLeaseAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        fn({ idempotencyKey, signal: controller.signal }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            controller.abort(timeout);
+            reject(timeout);
+          }, timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.lease.signal.removeEventListener('abort', onLeaseAbort);
+    }
+  }
+
+  private async execute<T>(
+    callKey: string,
+    toolName: string,
+    idempotencyKey: string,
+    fn: ToolFn<T>,
+    timeoutMs?: number,
+  ): Promise<T> {
     let value: T;
     try {
-      value = await fn({ idempotencyKey, signal: this.lease.signal });
+      value = await this.withStepTimeout(callKey, toolName, fn, idempotencyKey, timeoutMs);
     } catch (error) {
+      // Timed out: the outcome is unknown, so nothing is recorded (in doubt on a later attempt).
+      if (error instanceof StepTimeoutError) throw error;
       // After a lost lease nothing is recorded: the stop reason wins over the tool's error.
       await this.lease.assertActive();
       const { reason, message } = describeError(error, 'TOOL_ERROR');

@@ -44,6 +44,31 @@ export class NondeterminismError extends Error {
 }
 
 /**
+ * A tool call ran past its `timeoutMs`. Its outcome is not recorded, because the tool may still
+ * have taken effect: on the next attempt the call is in doubt (retried with the same key when
+ * idempotent, parked for a person otherwise). Retryable: thrown out of the handler, it fails the
+ * attempt.
+ */
+export class StepTimeoutError extends Error {
+  override readonly name = 'StepTimeoutError';
+  readonly jobId: string;
+  readonly callKey: string;
+  readonly toolName: string;
+  readonly timeoutMs: number;
+
+  constructor(facts: JobFacts & { callKey: string; toolName: string; timeoutMs: number }) {
+    super(
+      `job ${facts.jobId}: tool "${facts.toolName}" (call #${facts.callKey}) did not finish within ${facts.timeoutMs} ms; ` +
+        'its signal was aborted and its outcome is unknown',
+    );
+    this.jobId = facts.jobId;
+    this.callKey = facts.callKey;
+    this.toolName = facts.toolName;
+    this.timeoutMs = facts.timeoutMs;
+  }
+}
+
+/**
  * A tool call failed: its function threw in this attempt (the failure was recorded in the
  * ledger), or the ledger holds a recorded failure for it. `cause` is the original error when
  * the function ran in this process.

@@ -7,6 +7,7 @@ export {
   LeaseLostError,
   NondeterminismError,
   NonRetryableError,
+  StepTimeoutError,
   ToolFailedError,
   WorkerShutdownError,
 } from './errors.js';

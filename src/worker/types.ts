@@ -67,6 +67,12 @@ export interface ToolOptions {
    * while it ran, it is retried with the same key instead of parking the job for a person.
    */
   idempotent?: boolean;
+  /**
+   * A step timeout: after this long the tool's signal aborts and the call throws
+   * `StepTimeoutError` without recording an outcome (the tool may have taken effect), so a
+   * later attempt treats it as in doubt. Default: none beyond the lease and attempt timeout.
+   */
+  timeoutMs?: number;
 }
 
 /**

@@ -74,6 +74,39 @@ describe('Worker: leases and timers', () => {
     expect(types).toContain('aetheris.job.released');
   }, 30_000);
 
+  it('enforces a step timeout: the tool is aborted, nothing is recorded, the next attempt retries it in doubt', async () => {
+    const runs: { attempt: number; aborted: boolean }[] = [];
+    const worker = await newWorker(env);
+    worker.register('slow-step', async (ctx) =>
+      ctx.tool(
+        'slow-api',
+        {},
+        async ({ idempotencyKey, signal }) => {
+          const run = { attempt: ctx.job.attempt, aborted: false };
+          runs.push(run);
+          if (ctx.job.attempt === 1) {
+            await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+            run.aborted = true;
+          }
+          return idempotencyKey;
+        },
+        { idempotent: true, timeoutMs: 200 },
+      ),
+    );
+    const jobId = await createJob(operator, 'slow-step', null);
+    const job = await worker.runUntil(waitForState(operator, jobId, DONE));
+    expect(JobState[job.state]).toBe('JOB_STATE_COMPLETED');
+    expect(job.attempt).toBe(2);
+    expect(runs).toEqual([
+      { attempt: 1, aborted: true },
+      { attempt: 2, aborted: false },
+    ]);
+    expect(parseJson(job.output)).toBe(`${jobId}:1`);
+    const types = (await readEvents(operator, jobId)).map((event) => event.type);
+    expect(types.filter((type) => type === 'aetheris.tool_call.finished')).toHaveLength(1);
+    expect(types).toContain('aetheris.tool_call.in_doubt');
+  });
+
   it('sleeps a short time in process, recording the wake time', async () => {
     const worker = await newWorker(env);
     worker.register('napper', async (ctx) => {
