@@ -1,6 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { EventNotifier } from '../store/event-notifier.js';
 import { eventsTopic, queueTopic } from '../store/event-notifier.js';
+import { wakeOverdueWaits } from '../store/signals.js';
 import { expireLeases } from '../store/worker-protocol.js';
 import type { DatabaseHealth } from './database-health.js';
 import type { Logger } from './logger.js';
@@ -9,7 +10,7 @@ const BATCH = 100;
 
 /**
  * Returns expired leases and timed-out attempts to the retry path (or fails the job when its
- * attempts are spent). Every server process runs one; `FOR UPDATE SKIP LOCKED` in
+ * attempts are spent), and makes parked signal waits past their deadline runnable. Every server process runs one; `FOR UPDATE SKIP LOCKED` in
  * `aetheris.expire_leases` gives each expired job to exactly one of them.
  */
 export class LeaseSweeper {
@@ -38,9 +39,15 @@ export class LeaseSweeper {
         this.notifier.publish(eventsTopic(row.tenant));
         if (row.outcome === 'retrying') this.notifier.publish(queueTopic(row.tenant, row.queue));
       }
-      moved += rows.length;
+      const woken = await wakeOverdueWaits(this.pool, BATCH);
+      for (const row of woken) {
+        this.notifier.publish(eventsTopic(row.tenant));
+        this.notifier.publish(queueTopic(row.tenant, row.queue));
+      }
+      moved += rows.length + woken.length;
       if (rows.length > 0) this.logger.info({ expired: rows.length }, 'expired leases returned to the retry path');
-      if (rows.length < BATCH) return moved;
+      if (woken.length > 0) this.logger.info({ woken: woken.length }, 'overdue signal waits resumed');
+      if (rows.length < BATCH && woken.length < BATCH) return moved;
     }
   }
 

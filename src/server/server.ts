@@ -14,6 +14,7 @@ import { SignalServiceService } from '../../gen/ts/aetheris/signal/v1/signal_ser
 import { adminService } from '../services/admin-service.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { runtimeService } from '../services/runtime-service.js';
+import { signalService } from '../services/signal-service.js';
 import { unimplementedService } from '../services/unimplemented.js';
 import { EventNotifier } from '../store/event-notifier.js';
 import { createDatabasePool } from '../store/pool.js';

@@ -8,6 +8,7 @@ import { handleCancelJob, handleCreateJob, handleGetJob, handleListJobs } from '
 import { handleStreamEvents, handleSubscribeEvents } from './stream-handlers.js';
 import {
   handleAcquireJob,
+  handleAwaitSignal,
   handleBeginToolCall,
   handleCompleteJob,
   handleCompleteToolCall,
@@ -65,6 +66,9 @@ export function runtimeService(deps: ServiceDeps): RuntimeServiceServer {
       handleCompleteJob(deps, request, ctx),
     ),
     failJob: unary(deps, `${SERVICE}/FailJob`, Permission.WORK, (request, ctx) => handleFailJob(deps, request, ctx)),
+    awaitSignal: unary(deps, `${SERVICE}/AwaitSignal`, Permission.WORK, (request, ctx) =>
+      handleAwaitSignal(deps, request, ctx),
+    ),
     releaseJob: unary(deps, `${SERVICE}/ReleaseJob`, Permission.WORK, (request, ctx) =>
       handleReleaseJob(deps, request, ctx),
     ),

@@ -1,19 +1,22 @@
 import type { JobError } from '../../gen/ts/aetheris/runtime/v1/job.js';
-import type {
-  AcquireJobRequest,
-  AcquireJobResponse,
-  BeginToolCallRequest,
-  BeginToolCallResponse,
-  CompleteJobRequest,
-  CompleteJobResponse,
-  CompleteToolCallRequest,
-  CompleteToolCallResponse,
-  FailJobRequest,
-  FailJobResponse,
-  HeartbeatRequest,
-  HeartbeatResponse,
-  ReleaseJobRequest,
-  ReleaseJobResponse,
+import {
+  type AcquireJobRequest,
+  type AcquireJobResponse,
+  AwaitSignalOutcome,
+  type AwaitSignalRequest,
+  type AwaitSignalResponse,
+  type BeginToolCallRequest,
+  type BeginToolCallResponse,
+  type CompleteJobRequest,
+  type CompleteJobResponse,
+  type CompleteToolCallRequest,
+  type CompleteToolCallResponse,
+  type FailJobRequest,
+  type FailJobResponse,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type ReleaseJobRequest,
+  type ReleaseJobResponse,
 } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { ToolCallDecision } from '../../gen/ts/aetheris/runtime/v1/worker.js';
 import { canonicalize, type JsonValue } from '../domain/canonical-json.js';
@@ -22,6 +25,7 @@ import { Limits, requireJson, requireMaxLength, requireName, requireUuid } from 
 import { type CallContext, throwIfAborted } from '../server/handlers.js';
 import { queueTopic } from '../store/event-notifier.js';
 import { readJobEvents } from '../store/events.js';
+import { awaitSignal } from '../store/signals.js';
 import {
   acquireJob,
   beginToolCall,
@@ -313,4 +317,53 @@ function canonicalError(field: string, error: JobError | undefined): string {
       ? (JSON.parse(requireJson(`${field}.details`, error.details, 65_536)) as JsonValue)
       : undefined;
   return canonicalize(details === undefined ? { message, reason } : { details, message, reason });
+}
+
+const AWAIT_OUTCOMES = {
+  received: AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_RECEIVED,
+  timed_out: AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_TIMED_OUT,
+  parked: AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_PARKED,
+} as const;
+
+export async function handleAwaitSignal(
+  deps: ServiceDeps,
+  request: AwaitSignalRequest,
+  ctx: CallContext,
+): Promise<AwaitSignalResponse> {
+  const jobId = requireUuid('job_id', request.jobId);
+  const callKey = callKeyOf(request.callKey);
+  const name = requireName('signal_name', request.signalName);
+  const timeoutMs = msFromDuration(request.timeout);
+  if (timeoutMs < 0) throw invalidField('timeout', 'must not be negative');
+  const tenant = ctx.principal.tenant;
+  const outcome = await awaitSignal(deps.pool, {
+    tenant,
+    jobId,
+    fencingToken: request.fencingToken,
+    callKey,
+    name,
+    timeoutMs,
+    actor: actorOf(ctx.principal),
+  });
+  switch (outcome.kind) {
+    case 'received':
+    case 'timed_out':
+    case 'parked':
+      announce(deps, tenant);
+      return {
+        outcome: AWAIT_OUTCOMES[outcome.kind],
+        call: toolCallToProto(outcome.call),
+        deadline: outcome.deadline === null ? undefined : timestampFromUs(outcome.deadline),
+        detail: '',
+      };
+    case 'nondeterminism':
+      return {
+        outcome: AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_NONDETERMINISM,
+        call: undefined,
+        deadline: undefined,
+        detail: outcome.detail,
+      };
+    default:
+      throw leaseError(outcome, jobId);
+  }
 }

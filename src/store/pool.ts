@@ -27,6 +27,10 @@ export async function createDatabasePool(options: PoolOptions): Promise<Database
     transactionRetryLimit: 0,
     connectionRetryLimit: 0,
     gracefulTerminationTimeout: 5000,
+    // slonik's default runs DISCARD ALL on every release, which throws away the plpgsql plan
+    // caches of the append/ledger functions (measured: a tool call pair 1.1 ms → 2.5 ms in raw
+    // SQL). No session state is ever set outside a transaction here, so there is nothing to reset.
+    resetConnection: async () => {},
     typeParsers: [
       { name: 'int8', parse: (value: string) => BigInt(value) },
       { name: 'xid8', parse: (value: string) => BigInt(value) },

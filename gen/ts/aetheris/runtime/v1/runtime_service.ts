@@ -90,6 +90,66 @@ export function stuckReasonToJSON(object: StuckReason): string {
   }
 }
 
+/** What AwaitSignal did. */
+export enum AwaitSignalOutcome {
+  /** AWAIT_SIGNAL_OUTCOME_UNSPECIFIED - Never used. */
+  AWAIT_SIGNAL_OUTCOME_UNSPECIFIED = 0,
+  /**
+   * AWAIT_SIGNAL_OUTCOME_RECEIVED - A signal was consumed (now or on an earlier attempt): `call.result` is
+   * `{"name":…,"payload":…,"signal_id":…}`.
+   */
+  AWAIT_SIGNAL_OUTCOME_RECEIVED = 1,
+  /** AWAIT_SIGNAL_OUTCOME_TIMED_OUT - The deadline passed first: `call.result` is `{"timed_out":true}`. */
+  AWAIT_SIGNAL_OUTCOME_TIMED_OUT = 2,
+  /** AWAIT_SIGNAL_OUTCOME_PARKED - No signal yet: the job is PARKED and the lease is over; stop the handler without writing. */
+  AWAIT_SIGNAL_OUTCOME_PARKED = 3,
+  /** AWAIT_SIGNAL_OUTCOME_NONDETERMINISM - The key was recorded for another wait or tool: the handler is not deterministic. */
+  AWAIT_SIGNAL_OUTCOME_NONDETERMINISM = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function awaitSignalOutcomeFromJSON(object: any): AwaitSignalOutcome {
+  switch (object) {
+    case 0:
+    case "AWAIT_SIGNAL_OUTCOME_UNSPECIFIED":
+      return AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "AWAIT_SIGNAL_OUTCOME_RECEIVED":
+      return AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_RECEIVED;
+    case 2:
+    case "AWAIT_SIGNAL_OUTCOME_TIMED_OUT":
+      return AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_TIMED_OUT;
+    case 3:
+    case "AWAIT_SIGNAL_OUTCOME_PARKED":
+      return AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_PARKED;
+    case 4:
+    case "AWAIT_SIGNAL_OUTCOME_NONDETERMINISM":
+      return AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_NONDETERMINISM;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AwaitSignalOutcome.UNRECOGNIZED;
+  }
+}
+
+export function awaitSignalOutcomeToJSON(object: AwaitSignalOutcome): string {
+  switch (object) {
+    case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_UNSPECIFIED:
+      return "AWAIT_SIGNAL_OUTCOME_UNSPECIFIED";
+    case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_RECEIVED:
+      return "AWAIT_SIGNAL_OUTCOME_RECEIVED";
+    case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_TIMED_OUT:
+      return "AWAIT_SIGNAL_OUTCOME_TIMED_OUT";
+    case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_PARKED:
+      return "AWAIT_SIGNAL_OUTCOME_PARKED";
+    case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_NONDETERMINISM:
+      return "AWAIT_SIGNAL_OUTCOME_NONDETERMINISM";
+    case AwaitSignalOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Request of CreateJob. */
 export interface CreateJobRequest {
   /** Required: 1..128 characters of [A-Za-z0-9._:/-]. */
@@ -547,6 +607,39 @@ export interface ListStuckJobsResponse {
   stuckJobs: StuckJob[];
   /** Token of the next page; empty at the end. */
   nextPageToken: string;
+}
+
+/** Request of AwaitSignal. */
+export interface AwaitSignalRequest {
+  /** Required job id. */
+  jobId: string;
+  /** The lease's fencing token. */
+  fencingToken: bigint;
+  /** The wait's key: its position in the handler, like a tool call's. */
+  callKey: string;
+  /** The signal name to wait for (same charset as job types). */
+  signalName: string;
+  /**
+   * Give up after this long (0: wait forever). The deadline is fixed by the first call at this
+   * key; replays keep it.
+   */
+  timeout?: Duration | undefined;
+}
+
+/** Response of AwaitSignal. */
+export interface AwaitSignalResponse {
+  /** The outcome. */
+  outcome: AwaitSignalOutcome;
+  /** The wait's ledger entry (RECEIVED and TIMED_OUT carry the recorded result). */
+  call?:
+    | ToolCall
+    | undefined;
+  /** The wait's deadline, if it has one. */
+  deadline?:
+    | Timestamp
+    | undefined;
+  /** For NONDETERMINISM: what was recorded at this key. */
+  detail: string;
 }
 
 function createBaseCreateJobRequest(): CreateJobRequest {
@@ -4947,6 +5040,281 @@ export const ListStuckJobsResponse: MessageFns<ListStuckJobsResponse> = {
   },
 };
 
+function createBaseAwaitSignalRequest(): AwaitSignalRequest {
+  return { jobId: "", fencingToken: 0n, callKey: "", signalName: "", timeout: undefined };
+}
+
+export const AwaitSignalRequest: MessageFns<AwaitSignalRequest> = {
+  encode(message: AwaitSignalRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.fencingToken !== 0n) {
+      if (BigInt.asUintN(64, message.fencingToken) !== message.fencingToken) {
+        throw new globalThis.Error("value provided for field message.fencingToken of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.fencingToken);
+    }
+    if (message.callKey !== "") {
+      writer.uint32(26).string(message.callKey);
+    }
+    if (message.signalName !== "") {
+      writer.uint32(34).string(message.signalName);
+    }
+    if (message.timeout !== undefined) {
+      Duration.encode(message.timeout, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AwaitSignalRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAwaitSignalRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.fencingToken = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.callKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signalName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.timeout = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AwaitSignalRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      fencingToken: isSet(object.fencingToken)
+        ? BigInt(object.fencingToken)
+        : isSet(object.fencing_token)
+        ? BigInt(object.fencing_token)
+        : 0n,
+      callKey: isSet(object.callKey)
+        ? globalThis.String(object.callKey)
+        : isSet(object.call_key)
+        ? globalThis.String(object.call_key)
+        : "",
+      signalName: isSet(object.signalName)
+        ? globalThis.String(object.signalName)
+        : isSet(object.signal_name)
+        ? globalThis.String(object.signal_name)
+        : "",
+      timeout: isSet(object.timeout) ? Duration.fromJSON(object.timeout) : undefined,
+    };
+  },
+
+  toJSON(message: AwaitSignalRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.fencingToken !== 0n) {
+      obj.fencingToken = message.fencingToken.toString();
+    }
+    if (message.callKey !== "") {
+      obj.callKey = message.callKey;
+    }
+    if (message.signalName !== "") {
+      obj.signalName = message.signalName;
+    }
+    if (message.timeout !== undefined) {
+      obj.timeout = Duration.toJSON(message.timeout);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AwaitSignalRequest>, I>>(base?: I): AwaitSignalRequest {
+    return AwaitSignalRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AwaitSignalRequest>, I>>(object: I): AwaitSignalRequest {
+    const message = createBaseAwaitSignalRequest();
+    message.jobId = object.jobId ?? "";
+    message.fencingToken = (object.fencingToken !== undefined && object.fencingToken !== null)
+      ? BigInt(object.fencingToken)
+      : 0n;
+    message.callKey = object.callKey ?? "";
+    message.signalName = object.signalName ?? "";
+    message.timeout = (object.timeout !== undefined && object.timeout !== null)
+      ? Duration.fromPartial(object.timeout)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAwaitSignalResponse(): AwaitSignalResponse {
+  return { outcome: 0, call: undefined, deadline: undefined, detail: "" };
+}
+
+export const AwaitSignalResponse: MessageFns<AwaitSignalResponse> = {
+  encode(message: AwaitSignalResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== 0) {
+      writer.uint32(8).int32(message.outcome);
+    }
+    if (message.call !== undefined) {
+      ToolCall.encode(message.call, writer.uint32(18).fork()).join();
+    }
+    if (message.deadline !== undefined) {
+      Timestamp.encode(message.deadline, writer.uint32(26).fork()).join();
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AwaitSignalResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAwaitSignalResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.call = ToolCall.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deadline = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AwaitSignalResponse {
+    return {
+      outcome: isSet(object.outcome) ? awaitSignalOutcomeFromJSON(object.outcome) : 0,
+      call: isSet(object.call) ? ToolCall.fromJSON(object.call) : undefined,
+      deadline: isSet(object.deadline) ? fromJsonTimestamp(object.deadline) : undefined,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: AwaitSignalResponse): unknown {
+    const obj: any = {};
+    if (message.outcome !== 0) {
+      obj.outcome = awaitSignalOutcomeToJSON(message.outcome);
+    }
+    if (message.call !== undefined) {
+      obj.call = ToolCall.toJSON(message.call);
+    }
+    if (message.deadline !== undefined) {
+      obj.deadline = fromTimestamp(message.deadline).toISOString();
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AwaitSignalResponse>, I>>(base?: I): AwaitSignalResponse {
+    return AwaitSignalResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AwaitSignalResponse>, I>>(object: I): AwaitSignalResponse {
+    const message = createBaseAwaitSignalResponse();
+    message.outcome = object.outcome ?? 0;
+    message.call = (object.call !== undefined && object.call !== null) ? ToolCall.fromPartial(object.call) : undefined;
+    message.deadline = (object.deadline !== undefined && object.deadline !== null)
+      ? Timestamp.fromPartial(object.deadline)
+      : undefined;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
 /**
  * The runtime: jobs, their event streams, the worker protocol and operational views.
  * Every call is scoped to the tenant of the caller's API key (`authorization: Bearer <key>`);
@@ -5125,6 +5493,21 @@ export const RuntimeServiceService = {
     responseSerialize: (value: ReleaseJobResponse): Buffer => Buffer.from(ReleaseJobResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReleaseJobResponse => ReleaseJobResponse.decode(value),
   },
+  /**
+   * Worker: waits for a signal at a position of the handler, in one transaction: consumes the
+   * oldest pending signal of that name (recorded in the ledger at `call_key`, so a replay gets
+   * the same signal), or records a timeout once the wait's deadline has passed, or parks the
+   * job (lease released) until a matching signal or the deadline makes it runnable again.
+   */
+  awaitSignal: {
+    path: "/aetheris.runtime.v1.RuntimeService/AwaitSignal" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AwaitSignalRequest): Buffer => Buffer.from(AwaitSignalRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AwaitSignalRequest => AwaitSignalRequest.decode(value),
+    responseSerialize: (value: AwaitSignalResponse): Buffer => Buffer.from(AwaitSignalResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AwaitSignalResponse => AwaitSignalResponse.decode(value),
+  },
   /** Operations: counts and health of the tenant's jobs. */
   getSummary: {
     path: "/aetheris.runtime.v1.RuntimeService/GetSummary" as const,
@@ -5193,6 +5576,13 @@ export interface RuntimeServiceServer extends UntypedServiceImplementation {
   failJob: handleUnaryCall<FailJobRequest, FailJobResponse>;
   /** Worker: gives the lease back without spending an attempt, optionally after a delay. */
   releaseJob: handleUnaryCall<ReleaseJobRequest, ReleaseJobResponse>;
+  /**
+   * Worker: waits for a signal at a position of the handler, in one transaction: consumes the
+   * oldest pending signal of that name (recorded in the ledger at `call_key`, so a replay gets
+   * the same signal), or records a timeout once the wait's deadline has passed, or parks the
+   * job (lease released) until a matching signal or the deadline makes it runnable again.
+   */
+  awaitSignal: handleUnaryCall<AwaitSignalRequest, AwaitSignalResponse>;
   /** Operations: counts and health of the tenant's jobs. */
   getSummary: handleUnaryCall<GetSummaryRequest, GetSummaryResponse>;
   /** Operations: jobs that need a person, each with its reason. */
@@ -5441,6 +5831,27 @@ export interface RuntimeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReleaseJobResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Worker: waits for a signal at a position of the handler, in one transaction: consumes the
+   * oldest pending signal of that name (recorded in the ledger at `call_key`, so a replay gets
+   * the same signal), or records a timeout once the wait's deadline has passed, or parks the
+   * job (lease released) until a matching signal or the deadline makes it runnable again.
+   */
+  awaitSignal(
+    request: AwaitSignalRequest,
+    callback: (error: ServiceError | null, response: AwaitSignalResponse) => void,
+  ): ClientUnaryCall;
+  awaitSignal(
+    request: AwaitSignalRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AwaitSignalResponse) => void,
+  ): ClientUnaryCall;
+  awaitSignal(
+    request: AwaitSignalRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AwaitSignalResponse) => void,
   ): ClientUnaryCall;
   /** Operations: counts and health of the tenant's jobs. */
   getSummary(
