@@ -6,7 +6,7 @@ import {
   type SignalServiceServer,
 } from '../../gen/ts/aetheris/signal/v1/signal_service.js';
 import { Permission } from '../domain/api-key.js';
-import { canonicalize, type JsonValue } from '../domain/canonical-json.js';
+import { canonicalize } from '../domain/canonical-json.js';
 import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/errors.js';
 import { payloadDigest } from '../domain/hash-chain.js';
 import { isUuid, newId } from '../domain/ids.js';
@@ -21,6 +21,7 @@ import {
 import { unary } from '../server/handlers.js';
 import { listSignals, type ResolutionRecord, resolveInDoubt, type SignalRecord, sendSignal } from '../store/signals.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
+import { canonicalError } from './job-error.js';
 import { jobStateToProto, jobToProto, timestampFromUs, toolCallToProto } from './mappers.js';
 
 const SERVICE = 'aetheris.signal.v1.SignalService';
@@ -105,14 +106,7 @@ export function signalService(deps: ServiceDeps): SignalServiceServer {
       let failJob = false;
       if (resolution.$case === 'skip') result = requireJson('skip.result', resolution.value.result);
       if (resolution.$case === 'fail') {
-        const failure = resolution.value.error;
-        const reason = failure?.reason || 'RESOLVED_FAILED';
-        const message = requireMaxLength('fail.error.message', failure?.message ?? '', 4096);
-        const details =
-          failure && failure.details.length > 0
-            ? (JSON.parse(requireJson('fail.error.details', failure.details)) as JsonValue)
-            : undefined;
-        error = canonicalize(details === undefined ? { message, reason } : { details, message, reason });
+        error = canonicalError('fail.error', resolution.value.error, 'RESOLVED_FAILED');
         failJob = resolution.value.failJob;
       }
       const tenant = ctx.principal.tenant;

@@ -1,4 +1,3 @@
-import type { JobError } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import {
   type AcquireJobRequest,
   type AcquireJobResponse,
@@ -19,7 +18,6 @@ import {
   type ReleaseJobResponse,
 } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { ToolCallDecision } from '../../gen/ts/aetheris/runtime/v1/worker.js';
-import { canonicalize, type JsonValue } from '../domain/canonical-json.js';
 import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/errors.js';
 import { Limits, requireJson, requireMaxLength, requireName, requireUuid } from '../domain/validation.js';
 import { type CallContext, throwIfAborted } from '../server/handlers.js';
@@ -37,6 +35,7 @@ import {
   releaseJob,
 } from '../store/worker-protocol.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
+import { canonicalError } from './job-error.js';
 import { eventToProto, jobToProto, msFromDuration, timestampFromUs, toolCallToProto } from './mappers.js';
 
 const DEFAULT_LEASE_MS = 30_000;
@@ -305,18 +304,6 @@ function names(field: string, values: string[], max: number): string[] {
 function callKeyOf(value: string): string {
   if (value === '' || value.length > 256) throw invalidField('call_key', 'must be 1..256 characters');
   return value;
-}
-
-/** A caller's JobError as canonical JSON `{details?, message, reason}`. */
-function canonicalError(field: string, error: JobError | undefined): string {
-  const reason = error?.reason || 'HANDLER_ERROR';
-  if (reason.length > 128) throw invalidField(`${field}.reason`, 'must be at most 128 characters');
-  const message = requireMaxLength(`${field}.message`, error?.message ?? '', 4096);
-  const details =
-    error && error.details.length > 0
-      ? (JSON.parse(requireJson(`${field}.details`, error.details, 65_536)) as JsonValue)
-      : undefined;
-  return canonicalize(details === undefined ? { message, reason } : { details, message, reason });
 }
 
 const AWAIT_OUTCOMES = {
