@@ -15,7 +15,8 @@ create table aetheris.signals (
   consumed_at       timestamptz,
   consumed_by_seq   bigint,
   consumed_call_key text,
-  primary key (tenant_id, job_id, signal_id)
+  -- Idempotency is per tenant: a signal id names one signal, to one job.
+  primary key (tenant_id, signal_id)
 );
 create index signals_pending on aetheris.signals (tenant_id, job_id, name, sent_at) where state = 'pending';
 
@@ -58,7 +59,7 @@ begin
   update aetheris.signals
      set state = 'consumed', consumed_at = clock_timestamp(), consumed_call_key = p_key,
          consumed_by_seq = (select head_seq from aetheris.jobs where tenant_id = p_tenant and job_id = p_job)
-   where tenant_id = p_tenant and job_id = p_job and signal_id = p_signal.signal_id;
+   where tenant_id = p_tenant and signal_id = p_signal.signal_id;
   return v_call;
 end $$;
 
@@ -71,17 +72,17 @@ create function aetheris.send_signal(
 declare
   v_job aetheris.jobs;
 begin
+  -- A retry first: the same signal again is a success, another one under the same id a conflict.
+  select * into signal from aetheris.signals where tenant_id = p_tenant and signal_id = p_signal;
+  if found then
+    outcome := case when signal.job_id = p_job and signal.name = p_name and signal.payload_digest = p_digest
+                    then 'duplicate' else 'conflict' end;
+    select j.state into job_state from aetheris.jobs j where j.tenant_id = p_tenant and j.job_id = signal.job_id;
+    return;
+  end if;
   select * into v_job from aetheris.jobs where tenant_id = p_tenant and job_id = p_job for update;
   if not found then
     outcome := 'not_found';
-    return;
-  end if;
-  select * into signal from aetheris.signals
-   where tenant_id = p_tenant and job_id = p_job and signal_id = p_signal;
-  if found then
-    -- A retry: the same signal again is a success, another one under the same id a conflict.
-    outcome := case when signal.name = p_name and signal.payload_digest = p_digest then 'duplicate' else 'conflict' end;
-    job_state := v_job.state;
     return;
   end if;
   if v_job.state in ('completed', 'failed', 'cancelled') then
@@ -91,14 +92,23 @@ begin
   end if;
   insert into aetheris.signals (tenant_id, job_id, signal_id, name, payload, payload_digest, state, sender)
   values (p_tenant, p_job, p_signal, p_name, p_payload, p_digest, 'pending', p_actor)
+  on conflict (tenant_id, signal_id) do nothing
   returning * into signal;
+  if not found then
+    -- A concurrent send of the same id won the race (it committed before our insert ended).
+    select * into signal from aetheris.signals where tenant_id = p_tenant and signal_id = p_signal;
+    outcome := case when signal.job_id = p_job and signal.name = p_name and signal.payload_digest = p_digest
+                    then 'duplicate' else 'conflict' end;
+    job_state := v_job.state;
+    return;
+  end if;
   perform aetheris.append_system(p_tenant, p_job, array['aetheris.signal.received'],
     array[format('{"name":%s,"payload_digest":%s,"signal_id":%s}', aetheris.jstr(p_name),
                  aetheris.jstr(encode(p_digest, 'hex')), aetheris.jstr(p_signal::text))], p_actor);
   if v_job.state = 'parked' and v_job.waiting_for ->> 'signalName' = p_name then
     -- The job waits for exactly this: consume now, in this transaction, and make it runnable.
     perform aetheris.consume_signal(p_tenant, p_job, v_job.waiting_for ->> 'callKey', signal, p_actor);
-    select * into signal from aetheris.signals where tenant_id = p_tenant and job_id = p_job and signal_id = p_signal;
+    select * into signal from aetheris.signals where tenant_id = p_tenant and signal_id = p_signal;
     update aetheris.jobs
        set state = 'pending', next_run_at = clock_timestamp(), waiting_for = null, wait_deadline = null
      where tenant_id = p_tenant and job_id = p_job;
@@ -216,6 +226,8 @@ create function aetheris.resolve_in_doubt(
   p_fail_job boolean, p_note text, p_request_digest bytea, p_actor text,
   out outcome text, out ledger aetheris.tool_calls, out job aetheris.jobs, out resolution aetheris.in_doubt_resolutions
 ) language plpgsql as $$
+declare
+  v_event_seq bigint;
 begin
   select * into job from aetheris.jobs where tenant_id = p_tenant and job_id = p_job for update;
   if not found then
@@ -233,6 +245,10 @@ begin
    where tenant_id = p_tenant and job_id = p_job and call_key = p_key for update;
   if not found then
     outcome := 'call_not_found';
+    return;
+  end if;
+  if job.state in ('completed', 'failed', 'cancelled') then
+    outcome := 'job_terminal';
     return;
   end if;
   if ledger.state <> 'in_doubt' or job.state <> 'parked' then
@@ -255,6 +271,7 @@ begin
     array[format('{"action":%s,"call_key":%s,"error":%s,"note":%s,"resolution_id":%s,"result":%s}',
       aetheris.jstr(p_kind), aetheris.jstr(p_key), coalesce(p_error, 'null'), aetheris.jstr(p_note),
       aetheris.jstr(p_resolution::text), coalesce(p_result, 'null'))], p_actor);
+  select head_seq into v_event_seq from aetheris.jobs where tenant_id = p_tenant and job_id = p_job;
 
   if p_kind = 'fail' and p_fail_job then
     update aetheris.jobs
@@ -272,8 +289,7 @@ begin
 
   insert into aetheris.in_doubt_resolutions
     (tenant_id, job_id, resolution_id, call_key, kind, request_digest, actor, note, event_seq)
-  values (p_tenant, p_job, p_resolution, p_key, p_kind, p_request_digest, p_actor, p_note,
-          (select head_seq from aetheris.jobs where tenant_id = p_tenant and job_id = p_job))
+  values (p_tenant, p_job, p_resolution, p_key, p_kind, p_request_digest, p_actor, p_note, v_event_seq)
   returning * into resolution;
   select * into job from aetheris.jobs where tenant_id = p_tenant and job_id = p_job;
   outcome := 'resolved';

@@ -47,6 +47,7 @@ export interface CliClient {
   readonly address: string;
   readonly runtime: AetherisClients['runtime'];
   readonly admin: AetherisClients['admin'];
+  readonly signal: AetherisClients['signal'];
   /** A unary call with the `--timeout` deadline; gRPC errors become one-line {@link CliError}s. */
   call<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, request: Req): Promise<Res>;
   /**
@@ -75,6 +76,7 @@ export async function openClient(flags: ConnectionFlags): Promise<CliClient> {
     address,
     runtime: clients.runtime,
     admin: clients.admin,
+    signal: clients.signal,
     async call(client, method, request) {
       try {
         return await unary(client, method, request, clients.metadata(), { deadline: deadlineIn(timeoutMs) });

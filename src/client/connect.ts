@@ -10,6 +10,7 @@ import {
 } from '@grpc/grpc-js';
 import { AdminServiceClient } from '../../gen/ts/aetheris/runtime/v1/admin_service.js';
 import { RuntimeServiceClient } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import { SignalServiceClient } from '../../gen/ts/aetheris/signal/v1/signal_service.js';
 
 /** How to reach a server. */
 export interface ConnectOptions {
@@ -25,6 +26,7 @@ export interface ConnectOptions {
 export interface AetherisClients {
   runtime: RuntimeServiceClient;
   admin: AdminServiceClient;
+  signal: SignalServiceClient;
   metadata(): Metadata;
   close(): void;
 }
@@ -35,13 +37,13 @@ export function connect(options: ConnectOptions): AetherisClients {
   const channelOptions = { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 };
   const runtime = new RuntimeServiceClient(options.address, channelCredentials, channelOptions);
   // Share the runtime client's channel.
-  const admin = new AdminServiceClient(options.address, channelCredentials, {
-    ...channelOptions,
-    channelOverride: runtime.getChannel(),
-  });
+  const shared = { ...channelOptions, channelOverride: runtime.getChannel() };
+  const admin = new AdminServiceClient(options.address, channelCredentials, shared);
+  const signal = new SignalServiceClient(options.address, channelCredentials, shared);
   return {
     runtime,
     admin,
+    signal,
     metadata: () => {
       const metadata = new Metadata();
       metadata.set('authorization', `Bearer ${options.apiKey}`);

@@ -94,10 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   server.addService(RuntimeServiceService, runtimeService(deps));
   server.addService(AdminServiceService, adminService(deps));
-  server.addService(
-    SignalServiceService,
-    unimplementedService(deps, 'aetheris.signal.v1.SignalService', SignalServiceService),
-  );
+  server.addService(SignalServiceService, signalService(deps));
   server.addService(
     ForensicsServiceService,
     unimplementedService(deps, 'aetheris.forensics.v1.ForensicsService', ForensicsServiceService),

@@ -25,7 +25,7 @@ import { canonicalError } from './job-error.js';
 import { jobStateToProto, jobToProto, timestampFromUs, toolCallToProto } from './mappers.js';
 
 const SERVICE = 'aetheris.signal.v1.SignalService';
-const MAX_SIGNAL_BYTES = 256 * 1024;
+const MAX_SIGNAL_BYTES = 1024 * 1024;
 
 /** Signals (human in the loop) and resolutions of in-doubt tool calls. */
 export function signalService(deps: ServiceDeps): SignalServiceServer {
@@ -74,7 +74,7 @@ export function signalService(deps: ServiceDeps): SignalServiceServer {
 
     listSignals: unary(deps, `${SERVICE}/ListSignals`, Permission.READ, async (request, ctx) => {
       const jobId = requireUuid('job_id', request.jobId);
-      const limit = request.pageSize === 0 ? 100 : requireRange('page_size', request.pageSize, 1, 1000);
+      const limit = request.pageSize === 0 ? 50 : requireRange('page_size', request.pageSize, 1, 500);
       const states = request.states.map((state, index) =>
         requireEnum(`states[${index}]`, state, [
           SignalState.SIGNAL_STATE_PENDING,
@@ -131,6 +131,13 @@ export function signalService(deps: ServiceDeps): SignalServiceServer {
           throw notFound('job', jobId);
         case 'call_not_found':
           throw notFound('tool call', `${jobId}:${callKey}`);
+        case 'job_terminal':
+          throw new AetherisError({
+            code: Code.FAILED_PRECONDITION,
+            reason: Reason.JOB_TERMINAL,
+            message: `job ${jobId} is finished; there is nothing to resolve`,
+            metadata: { job_id: jobId },
+          });
         case 'not_in_doubt':
           throw new AetherisError({
             code: Code.FAILED_PRECONDITION,

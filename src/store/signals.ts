@@ -195,7 +195,7 @@ export interface ResolutionRecord {
 
 export type ResolveOutcome =
   | { kind: 'resolved' | 'duplicate'; call: ToolCallRecord; job: JobRecord; resolution: ResolutionRecord }
-  | { kind: 'not_found' | 'call_not_found' | 'not_in_doubt' | 'conflict' };
+  | { kind: 'not_found' | 'call_not_found' | 'not_in_doubt' | 'conflict' | 'job_terminal' };
 
 /** Applies a person's decision on an in-doubt call of a parked job. */
 export async function resolveInDoubt(
@@ -221,7 +221,9 @@ export async function resolveInDoubt(
       ${params.actor}) r`);
   const outcome = rows[0]?.outcome;
   if (outcome !== 'resolved' && outcome !== 'duplicate') {
-    return { kind: (outcome ?? 'not_found') as 'not_found' | 'call_not_found' | 'not_in_doubt' | 'conflict' };
+    return {
+      kind: (outcome ?? 'not_found') as 'not_found' | 'call_not_found' | 'not_in_doubt' | 'conflict' | 'job_terminal',
+    };
   }
   // The function committed with the statement; read the rows it wrote.
   const [call, job, resolution] = await Promise.all([

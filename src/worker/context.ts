@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ReleaseJobRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import {
+  AwaitSignalOutcome,
+  AwaitSignalRequest,
+  awaitSignalOutcomeToJSON,
+  ReleaseJobRequest,
+} from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import {
   type ToolCall,
   ToolCallDecision,
@@ -12,6 +17,7 @@ import { payloadDigest } from '../domain/hash-chain.js';
 import {
   JobParkedError,
   JobReleasedError,
+  JobWaitingError,
   NondeterminismError,
   NonRetryableError,
   StepTimeoutError,
@@ -19,11 +25,31 @@ import {
 } from './errors.js';
 import type { LeaseGuard } from './lease.js';
 import { LedgerClient } from './ledger-client.js';
-import { canonicalJsonBytes, delay, describeError, durationFromMs, parseJsonBytes, toJsonValue } from './rpc.js';
-import type { JobContext, JobInfo, ToolCallContext, ToolOptions, WorkerLogger } from './types.js';
+import {
+  canonicalJsonBytes,
+  delay,
+  describeError,
+  durationFromMs,
+  msFromTimestamp,
+  parseJsonBytes,
+  toJsonValue,
+} from './rpc.js';
+import type {
+  JobContext,
+  JobInfo,
+  SignalResult,
+  ToolCallContext,
+  ToolOptions,
+  WaitForSignalOptions,
+  WorkerLogger,
+} from './types.js';
 
 /** Tool names under this prefix are the SDK's own recorded operations. */
 const RESERVED_PREFIX = 'aetheris.';
+/** The ledger's tool name of a signal wait (recorded by AwaitSignal). */
+const SIGNAL_TOOL = 'aetheris.signal';
+/** Signal names, as the server accepts them. */
+const SIGNAL_NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 /** Sleeps longer than this give the lease back instead of holding a slot. */
 const RELEASE_SLEEP_OVER_MS = 5_000;
 
@@ -70,6 +96,18 @@ export class AttemptContext {
       random: () => this.call('aetheris.random', {}, async () => Math.random(), true),
       uuid: () => this.call('aetheris.uuid', {}, async () => randomUUID(), true),
       sleep: (ms: number) => this.sleep(ms),
+      waitForSignal: <T>(name: string, opts?: WaitForSignalOptions) => {
+        if (typeof name !== 'string' || !SIGNAL_NAME.test(name)) {
+          return Promise.reject(new TypeError(`signal names are 1..128 characters of [A-Za-z0-9._:/-]: ${name}`));
+        }
+        const timeoutMs = opts?.timeoutMs;
+        if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+          return Promise.reject(
+            new RangeError(`timeoutMs must be a finite number > 0 (signal ${name}), got ${timeoutMs}`),
+          );
+        }
+        return this.waitForSignal<T>(name, timeoutMs);
+      },
     });
   }
 
@@ -121,6 +159,76 @@ export class AttemptContext {
         throw new Error(
           `job ${this.job.id}: BeginToolCall answered ${toolCallDecisionToJSON(answer.decision)} for call #${callKey}; ` +
             'this SDK does not know that decision (is the server newer than the SDK?)',
+        );
+    }
+  }
+
+  /**
+   * A signal wait: answered from the ledger on replay, else by AwaitSignal, which consumes a
+   * pending signal, records the timeout, or parks the job (this run then ends, writing nothing).
+   */
+  private async waitForSignal<T>(name: string, timeoutMs: number | undefined): Promise<SignalResult<T>> {
+    // Taken before any await, like a tool call's.
+    const callKey = String(++this.counter);
+    await this.lease.assertActive();
+    if (this.lease.signal.aborted) throw this.lease.signal.reason;
+    // What the server records as the wait's args digest: SHA-256 of canonical {"name":…}.
+    const argsDigest = payloadDigest(canonicalize({ name }));
+
+    const recorded = this.recorded.get(callKey);
+    if (recorded) {
+      if (recorded.toolName !== SIGNAL_TOOL) {
+        throw this.diverged(
+          callKey,
+          SIGNAL_TOOL,
+          recorded.toolName,
+          `the handler waits for signal "${name}" where the history recorded tool "${recorded.toolName}"`,
+        );
+      }
+      if (!argsDigest.equals(Buffer.from(recorded.argsDigest))) {
+        throw this.diverged(callKey, SIGNAL_TOOL, recorded.toolName, `a wait for another signal name than "${name}"`);
+      }
+      if (recorded.state === ToolCallState.TOOL_CALL_STATE_SUCCEEDED) {
+        return signalResult<T>(name, recorded.result);
+      }
+      // STARTED: the job parked here on an earlier run; ask the server what happened since.
+    }
+
+    const { clients } = this.lease;
+    const request = AwaitSignalRequest.fromPartial({
+      jobId: this.job.id,
+      fencingToken: this.lease.fencingToken,
+      callKey,
+      signalName: name,
+      timeout: timeoutMs === undefined ? undefined : durationFromMs(Math.ceil(timeoutMs)),
+    });
+    // Safe to retry: a repeated call for the same lease and key returns what the first recorded;
+    // one that parked the job fenced this lease off, so a retry ends the run as LEASE_LOST.
+    const answer = await this.lease.write('AwaitSignal', (options) =>
+      unary(clients.runtime, clients.runtime.awaitSignal, request, clients.metadata(), options),
+    );
+    switch (answer.outcome) {
+      case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_RECEIVED:
+      case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_TIMED_OUT:
+        return signalResult<T>(name, answer.call?.result ?? Buffer.alloc(0));
+      case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_PARKED: {
+        const deadlineMs = msFromTimestamp(answer.deadline);
+        const waiting = new JobWaitingError({
+          jobId: this.job.id,
+          callKey,
+          signalName: name,
+          ...(deadlineMs === undefined ? {} : { deadlineMs }),
+        });
+        this.lease.halt(waiting);
+        this.log.info({ callKey, signal: name, deadlineMs }, 'waiting for a signal: the job is parked');
+        throw waiting;
+      }
+      case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_NONDETERMINISM:
+        throw this.diverged(callKey, SIGNAL_TOOL, undefined, answer.detail || 'the server reported a divergence');
+      default:
+        throw new Error(
+          `job ${this.job.id}: AwaitSignal answered ${awaitSignalOutcomeToJSON(answer.outcome)} for call #${callKey}; ` +
+            'this SDK does not know that outcome (is the server newer than the SDK?)',
         );
     }
   }
@@ -261,4 +369,19 @@ export class AttemptContext {
     this.log.info({ delayMs, why }, 'lease released');
     throw released;
   }
+}
+
+/** The recorded result of a wait (`{"name","payload","signal_id"}` or `{"timed_out":true}`) as the SDK returns it. */
+function signalResult<T>(name: string, bytes: Uint8Array): SignalResult<T> {
+  const result = parseJsonBytes(bytes);
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) {
+    throw new Error(`the recorded outcome of a wait for signal "${name}" is not an object: ${JSON.stringify(result)}`);
+  }
+  if (result.timed_out === true) return { timedOut: true, name };
+  return {
+    timedOut: false,
+    name: typeof result.name === 'string' ? result.name : name,
+    payload: (result.payload ?? null) as T,
+    signalId: typeof result.signal_id === 'string' ? result.signal_id : '',
+  };
 }

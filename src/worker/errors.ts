@@ -10,7 +10,7 @@ interface JobFacts {
 
 /**
  * The handler did not issue the same durable calls, in the same order, as the job's recorded
- * history. Raised by `ctx.tool()` (and `now`/`random`/`uuid`/`sleep`) when the call at a
+ * history. Raised by `ctx.tool()` (and `now`/`random`/`uuid`/`sleep`/`waitForSignal`) when the call at a
  * position names another tool or other arguments than the one recorded there. The SDK fails
  * the job as non-retryable with reason `NONDETERMINISM`: re-running the same code would diverge
  * again.
@@ -208,5 +208,33 @@ export class JobReleasedError extends Error {
     super(`job ${facts.jobId} was released for ${facts.delayMs} ms (${facts.why}); the handler run ends here`);
     this.jobId = facts.jobId;
     this.delayMs = facts.delayMs;
+  }
+}
+
+/**
+ * Internal: `ctx.waitForSignal()` found no signal and the server parked the job (AwaitSignal
+ * answered PARKED): the lease is over, so this run of the handler ends here and the SDK writes
+ * nothing more. The job resumes, replaying its history, when a matching signal is sent or the
+ * wait's deadline passes. The handler must not catch it.
+ */
+export class JobWaitingError extends Error {
+  override readonly name = 'JobWaitingError';
+  readonly jobId: string;
+  readonly callKey: string;
+  readonly signalName: string;
+  /** The wait's deadline (ms since the epoch), when it has one. */
+  readonly deadlineMs: number | undefined;
+
+  constructor(facts: JobFacts & { callKey: string; signalName: string; deadlineMs?: number }) {
+    super(
+      `job ${facts.jobId} waits for signal "${facts.signalName}" (call #${facts.callKey})` +
+        (facts.deadlineMs === undefined ? '' : ` until ${new Date(facts.deadlineMs).toISOString()}`) +
+        '; the job is parked (no lease, no worker slot) and this run of the handler ends here. It resumes when ' +
+        'the signal is sent (SignalService/SendSignal) or the deadline passes',
+    );
+    this.jobId = facts.jobId;
+    this.callKey = facts.callKey;
+    this.signalName = facts.signalName;
+    this.deadlineMs = facts.deadlineMs;
   }
 }

@@ -16,8 +16,10 @@ export type {
   JobHandler,
   JobInfo,
   ShutdownOptions,
+  SignalResult,
   ToolCallContext,
   ToolOptions,
+  WaitForSignalOptions,
   WorkerLogger,
   WorkerOptions,
 } from './types.js';

@@ -75,6 +75,32 @@ export interface ToolOptions {
   timeoutMs?: number;
 }
 
+/** Options of {@link JobContext.waitForSignal}. */
+export interface WaitForSignalOptions {
+  /**
+   * Give up after this long (ms, > 0): the wait then returns `{ timedOut: true }`. The deadline
+   * is fixed by the server when the wait first happens (first attempt) and enforced by it while
+   * the job is parked; replays keep it. Default: wait forever.
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * What {@link JobContext.waitForSignal} returns: the signal that was consumed, or a timeout.
+ * Recorded in the job's history, so a replay returns exactly the same value.
+ */
+export type SignalResult<T = unknown> =
+  | {
+      timedOut: false;
+      /** The signal name waited for. */
+      name: string;
+      /** The signal's payload (JSON; `null` when it was sent without one). */
+      payload: T;
+      /** The signal's id (UUID), chosen by its sender. */
+      signalId: string;
+    }
+  | { timedOut: true; name: string };
+
 /**
  * The handler's view of one attempt. Every durable operation takes the next position of a
  * per-attempt counter; the position keys the call in the job's ledger, so a handler must make
@@ -106,6 +132,29 @@ export interface JobContext {
    * Long sleeps give the lease back and resume the job (replaying it) when it is due.
    */
   sleep(ms: number): Promise<void>;
+  /**
+   * Waits durably for a signal named `name` (1..128 characters of `[A-Za-z0-9._:/-]`), e.g. a
+   * person's approval sent with `SignalService/SendSignal` or `aetheris signal send`. Takes the
+   * next call position, like `tool()`.
+   *
+   * - A signal of that name already stored for the job (sent before the wait) is consumed at
+   *   once, oldest first; each signal is consumed by exactly one wait.
+   * - Otherwise the job is **parked**: it holds no lease and no worker slot, and this run of
+   *   the handler ends here (the promise never settles for it; do not catch what it may throw).
+   *   A matching signal makes the job runnable at once; a worker — this one or any other —
+   *   replays the handler and this call returns the signal.
+   * - With `timeoutMs`, once the deadline passes without a signal the call returns
+   *   `{ timedOut: true, name }`; a signal sent after that stays pending for a later wait.
+   *
+   * The outcome is recorded: a replay returns the same signal (or timeout) without asking the
+   * server. A wait at a position where the history recorded another call (or a wait for
+   * another name) is a `NondeterminismError`. The payload is not validated: check it.
+   *
+   * @example
+   * const approval = await ctx.waitForSignal<{ approved: boolean }>('approval', { timeoutMs: 24 * 3600_000 });
+   * if (approval.timedOut || !approval.payload.approved) return { refunded: false };
+   */
+  waitForSignal<T = unknown>(name: string, opts?: WaitForSignalOptions): Promise<SignalResult<T>>;
 }
 
 /**
