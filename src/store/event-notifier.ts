@@ -38,6 +38,8 @@ export class EventNotifier {
   private reconnectDelayMs = 100;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** The NOTIFY in flight: flushes run one at a time on the single LISTEN connection. */
+  private flushing: Promise<void> = Promise.resolve();
   private readonly pending = new Set<string>();
   private readonly wakers = new Map<string, Set<Waker>>();
   private readonly versions = new Map<string, number>();
@@ -68,7 +70,7 @@ export class EventNotifier {
   publish(topic: string): void {
     this.wake(topic);
     this.pending.add(topic);
-    this.flushTimer ??= setTimeout(() => this.flush(), this.coalesceMs);
+    this.flushTimer ??= setTimeout(() => this.scheduleFlush(), this.coalesceMs);
   }
 
   /**
@@ -115,8 +117,9 @@ export class EventNotifier {
     clearTimeout(this.reconnectTimer);
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
-      await this.flush();
+      this.scheduleFlush();
     }
+    await this.flushing;
     const client = this.client;
     this.client = undefined;
     this.setConnected(false);
@@ -170,8 +173,13 @@ export class EventNotifier {
     for (const listener of this.connectionListeners) listener(connected);
   }
 
-  private async flush(): Promise<void> {
+  /** Chains a flush after the one in flight (pg forbids overlapping queries on a client). */
+  private scheduleFlush(): void {
     this.flushTimer = undefined;
+    this.flushing = this.flushing.then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     // One NOTIFY payload (max 8000 bytes) per chunk of topics.
     const payloads: string[] = [];
