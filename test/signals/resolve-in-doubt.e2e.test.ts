@@ -13,8 +13,15 @@ import { type AetherisClients, connect, unary } from '../../src/client/connect.j
 import { ToolFailedError, type Worker } from '../../src/worker/index.js';
 import { expectGrpcError } from '../helpers/grpc-assert.js';
 import { createKey, startTestEnv, type TestEnv } from '../helpers/harness.js';
-import { createJob, newWorker, parseJson, readEvents, waitForState } from '../worker/worker-helpers.js';
-import { createJobDyingDuringToolCall, keyIdOf, resolveInDoubt } from './signal-helpers.js';
+import {
+  createJob,
+  createJobDyingDuringToolCall,
+  newWorker,
+  parseJson,
+  readEvents,
+  waitForState,
+} from '../worker/worker-helpers.js';
+import { keyIdOf, resolveInDoubt } from './signal-helpers.js';
 
 let env: TestEnv;
 let operator: AetherisClients;

@@ -11,8 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import type { AetherisClients } from '../../src/client/connect.js';
 import { createKey, startTestEnv, type TestEnv } from '../helpers/harness.js';
-import { createJob, newWorker, parseJson, waitForState } from '../worker/worker-helpers.js';
-import { createJobDyingDuringToolCall, keyIdOf } from './signal-helpers.js';
+import {
+  createJob,
+  createJobDyingDuringToolCall,
+  newWorker,
+  parseJson,
+  waitForState,
+} from '../worker/worker-helpers.js';
+import { keyIdOf } from './signal-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'aetheris.js');

@@ -1,13 +1,7 @@
-import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
-import {
-  AcquireJobRequest,
-  BeginToolCallRequest,
-  CancelJobRequest,
-} from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
-import { ToolCallDecision } from '../../gen/ts/aetheris/runtime/v1/worker.js';
+import { CancelJobRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, unary } from '../../src/client/connect.js';
 import { JobCancelledError, LeaseLostError, Worker, WorkerShutdownError, WorkerState } from '../../src/worker/index.js';
 import { query, startTestEnv, type TestEnv } from '../helpers/harness.js';
@@ -15,6 +9,7 @@ import {
   aborted,
   captureLogger,
   createJob,
+  createJobDyingDuringToolCall,
   getJob,
   latch,
   newWorker,
@@ -167,42 +162,8 @@ describe('Worker: shutdown', () => {
 
 describe('Worker: in-doubt tool calls', () => {
   /** Plays a worker that starts tool call "1" and dies before recording its outcome. */
-  async function dieDuringToolCall(jobType: string, toolName: string, idempotent: boolean): Promise<string> {
-    const jobId = await createJob(operator, jobType, null);
-    const zombie = await env.clients('worker', 'acme');
-    const acquired = await unary(
-      zombie.runtime,
-      zombie.runtime.acquireJob,
-      AcquireJobRequest.fromPartial({
-        workerId: 'zombie',
-        jobTypes: [jobType],
-        wait: { seconds: 5n, nanos: 0 },
-        leaseDuration: { seconds: 1n, nanos: 0 },
-      }),
-      zombie.metadata(),
-    );
-    expect(acquired.lease?.jobId).toBe(jobId);
-    const begin = await unary(
-      zombie.runtime,
-      zombie.runtime.beginToolCall,
-      BeginToolCallRequest.fromPartial({
-        jobId,
-        fencingToken: acquired.lease?.fencingToken ?? 0n,
-        callKey: '1',
-        toolName,
-        argsDigest: createHash('sha256').update('{}').digest(),
-        idempotent,
-      }),
-      zombie.metadata(),
-    );
-    expect(begin.decision).toBe(ToolCallDecision.TOOL_CALL_DECISION_EXECUTE);
-    // The lease expires; the sweeper puts the job back on the retry path.
-    await waitForState(operator, jobId, [JobState.JOB_STATE_PENDING, JobState.JOB_STATE_RETRYING]);
-    return jobId;
-  }
-
   it('parks the job for a person when a non-idempotent call is in doubt, running nothing', async () => {
-    const jobId = await dieDuringToolCall('in-doubt-parks', 'send-money', false);
+    const jobId = await createJobDyingDuringToolCall(env, operator, 'in-doubt-parks', 'send-money');
     let ran = 0;
     let seen: unknown;
     const handlerDone = latch();
@@ -229,7 +190,9 @@ describe('Worker: in-doubt tool calls', () => {
   });
 
   it('retries an idempotent in-doubt call with the same idempotency key', async () => {
-    const jobId = await dieDuringToolCall('in-doubt-retries', 'idempotent-charge', true);
+    const jobId = await createJobDyingDuringToolCall(env, operator, 'in-doubt-retries', 'idempotent-charge', {
+      idempotent: true,
+    });
     const keys: string[] = [];
     const worker = await newWorker(env);
     worker.register('in-doubt-retries', async (ctx) =>

@@ -1,11 +1,16 @@
 /** Helpers of the worker SDK suites: jobs through the operator API, latches, captured logs. */
+import { createHash } from 'node:crypto';
+import { expect } from 'vitest';
 import type { Event } from '../../gen/ts/aetheris/runtime/v1/event.js';
-import { type Job, JobState, type RetryPolicy } from '../../gen/ts/aetheris/runtime/v1/job.js';
+import { type Job, JobState, RetryPolicy } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import {
+  AcquireJobRequest,
+  BeginToolCallRequest,
   CreateJobRequest,
   GetJobRequest,
   ReadEventsRequest,
 } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import { ToolCallDecision } from '../../gen/ts/aetheris/runtime/v1/worker.js';
 import { type AetherisClients, unary } from '../../src/client/connect.js';
 import { Worker, type WorkerLogger, type WorkerOptions } from '../../src/worker/index.js';
 import { createKey, type TestEnv } from '../helpers/harness.js';
@@ -114,4 +119,50 @@ export async function newWorker(env: TestEnv, options: Partial<WorkerOptions> = 
     logger: captureLogger(),
     ...options,
   });
+}
+
+/**
+ * Plays a worker that starts the job's tool call "1" (`toolName`, args `{}`) and dies before
+ * recording its outcome; returns once the expired lease put the job back to be retried.
+ */
+export async function createJobDyingDuringToolCall(
+  env: TestEnv,
+  operator: AetherisClients,
+  jobType: string,
+  toolName: string,
+  options: { idempotent?: boolean; maxAttempts?: number } = {},
+): Promise<string> {
+  const jobId = await createJob(operator, jobType, null, {
+    retryPolicy: RetryPolicy.fromPartial({ ...FAST_RETRY, maxAttempts: options.maxAttempts ?? 3 }),
+  });
+  const zombie = await env.clients('worker', 'acme');
+  const acquired = await unary(
+    zombie.runtime,
+    zombie.runtime.acquireJob,
+    AcquireJobRequest.fromPartial({
+      workerId: `zombie-${jobType}`,
+      jobTypes: [jobType],
+      wait: { seconds: 5n, nanos: 0 },
+      leaseDuration: { seconds: 1n, nanos: 0 },
+    }),
+    zombie.metadata(),
+  );
+  expect(acquired.lease?.jobId).toBe(jobId);
+  const begin = await unary(
+    zombie.runtime,
+    zombie.runtime.beginToolCall,
+    BeginToolCallRequest.fromPartial({
+      jobId,
+      fencingToken: acquired.lease?.fencingToken ?? 0n,
+      callKey: '1',
+      toolName,
+      argsDigest: createHash('sha256').update('{}').digest(),
+      idempotent: options.idempotent ?? false,
+    }),
+    zombie.metadata(),
+  );
+  expect(begin.decision).toBe(ToolCallDecision.TOOL_CALL_DECISION_EXECUTE);
+  // The lease expires; the sweeper puts the job back on the retry path.
+  await waitForState(operator, jobId, [JobState.JOB_STATE_PENDING, JobState.JOB_STATE_RETRYING]);
+  return jobId;
 }
