@@ -9,6 +9,9 @@ export default defineConfig({
     // Files share one PostgreSQL cluster (each has its own database); 2 cores here.
     maxWorkers: 2,
     fileParallelism: true,
+    // Servers spawned by tests (`aetheris serve`) would all want the default metrics port 9464:
+    // metrics stay off in tests unless a test asks for them (test/telemetry.e2e.test.ts).
+    env: { AETHERIS_METRICS_PORT: '0' },
     // The JSON report feeds the one-line summary printed by .ci/run.
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
   },

@@ -25,6 +25,10 @@ export const serverConfigSchema = z.object({
   /** How long shutdown waits for in-flight calls before cancelling them, ms. */
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Address of the Prometheus endpoint (`/metrics`); loopback by default. */
+  metricsHost: z.string().min(1).default('127.0.0.1'),
+  /** Port of the Prometheus endpoint; 0 disables metrics. Default 9464 (Prometheus' registered exporter port). */
+  metricsPort: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
@@ -41,6 +45,8 @@ export function loadServerConfig(overrides: Partial<Record<keyof ServerConfig, u
     poolSize: env.AETHERIS_POOL_SIZE,
     shutdownGraceMs: env.AETHERIS_SHUTDOWN_GRACE_MS,
     logLevel: env.AETHERIS_LOG_LEVEL,
+    metricsHost: env.AETHERIS_METRICS_HOST,
+    metricsPort: env.AETHERIS_METRICS_PORT,
     ...Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)),
   };
   const parsed = serverConfigSchema.safeParse(raw);

@@ -1,5 +1,6 @@
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ForensicsServiceClient } from '../gen/ts/aetheris/forensics/v1/forensics_service.js';
 import { CreateJobRequest, type StreamEventsResponse } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, connect, deadlineIn, messages, unary } from '../src/client/connect.js';
 import { expectGrpcError } from './helpers/grpc-assert.js';
@@ -47,17 +48,20 @@ describe('standard services', () => {
 
 describe('contracts not built yet', () => {
   it('answer UNIMPLEMENTED after authentication', async () => {
+    const forensics = new ForensicsServiceClient(env.server.address, credentials.createInsecure());
+    const jobId = '00000000-0000-4000-8000-000000000000';
     await expectGrpcError(
-      unary(acme.runtime, acme.runtime.getSummary, { window: undefined }, acme.metadata()),
+      unary(forensics, forensics.verifyJob, { jobId }, acme.metadata()),
       status.UNIMPLEMENTED,
       'UNIMPLEMENTED',
     );
     const anonymous = connect({ address: env.server.address, apiKey: 'aek_bad' });
     await expectGrpcError(
-      unary(anonymous.runtime, anonymous.runtime.getSummary, { window: undefined }, anonymous.metadata()),
+      unary(forensics, forensics.verifyJob, { jobId }, anonymous.metadata()),
       status.UNAUTHENTICATED,
     );
     anonymous.close();
+    forensics.close();
   });
 });
 

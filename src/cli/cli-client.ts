@@ -70,7 +70,9 @@ export async function openClient(flags: ConnectionFlags): Promise<CliClient> {
   const timeoutMs = parseInteger('--timeout', flags.timeout ?? String(DEFAULT_TIMEOUT_MS), 1, 2_147_483_647);
   const apiKey = await resolveApiKey(flags);
   guardStdout();
-  const clients = connect({ address, apiKey });
+  // A caller that traces (a script, CI) hands its context on through the standard variable.
+  const traceparent = process.env.TRACEPARENT?.trim();
+  const clients = connect({ address, apiKey, ...(traceparent ? { metadata: { traceparent } } : {}) });
   const describe = (error: unknown): Error => describeGrpcError(error, address);
   return {
     address,

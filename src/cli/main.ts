@@ -16,6 +16,8 @@ export function buildProgram(): Command {
     .option('--port <port>', 'listen port (AETHERIS_PORT, default 50051)')
     .option('--data-dir <dir>', 'embedded data and admin key (AETHERIS_DATA_DIR, default ./.aetheris)')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
+    .option('--metrics-port <port>', 'Prometheus /metrics port, 0 disables (AETHERIS_METRICS_PORT, default 9464)')
+    .option('--metrics-host <host>', 'Prometheus /metrics address (AETHERIS_METRICS_HOST, default 127.0.0.1)')
     .action(serve);
   registerMigrateCommands(program);
   registerClientCommands(program);

@@ -2,6 +2,7 @@ import { loadServerConfig } from '../config.js';
 import { bootstrapAdminKey, prepareDatabase } from '../server/bootstrap.js';
 import { createLogger } from '../server/logger.js';
 import { startServer } from '../server/server.js';
+import { setupTelemetry } from '../telemetry/setup.js';
 
 /** Options of `aetheris serve` (flags override the environment). */
 export interface ServeFlags {
@@ -9,6 +10,8 @@ export interface ServeFlags {
   port?: string;
   dataDir?: string;
   databaseUrl?: string;
+  metricsHost?: string;
+  metricsPort?: string;
 }
 
 /** `aetheris serve`: database (embedded by default), migrations, first-start key, gRPC. */
@@ -18,8 +21,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
     port: flags.port,
     dataDir: flags.dataDir,
     databaseUrl: flags.databaseUrl,
+    metricsHost: flags.metricsHost,
+    metricsPort: flags.metricsPort,
   });
   const logger = createLogger(config.logLevel);
+  // Before the database: a taken metrics port fails the start at once, with nothing to undo.
+  const telemetry = await setupTelemetry({
+    ...(config.metricsPort === 0 ? {} : { metrics: { host: config.metricsHost, port: config.metricsPort } }),
+  });
   const database = await prepareDatabase(config, logger);
   const token = await bootstrapAdminKey(database.url, config.dataDir);
   if (token) {
@@ -36,7 +45,15 @@ export async function serve(flags: ServeFlags): Promise<void> {
     maxReceiveMessageBytes: config.maxReceiveMessageBytes,
     maxSendMessageBytes: config.maxSendMessageBytes,
     shutdownGraceMs: config.shutdownGraceMs,
+    telemetry,
   });
+  logger.info(
+    {
+      traces: telemetry.traceExport,
+      metrics: telemetry.metricsAddress ? `http://${telemetry.metricsAddress}/metrics` : 'off',
+    },
+    'telemetry',
+  );
   process.stdout.write(`aetheris listening on ${server.address}\n`);
   let stopping = false;
   const stop = (signal: string): void => {
@@ -45,6 +62,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     logger.info({ signal }, 'signal received');
     server
       .shutdown()
+      .then(() => telemetry.shutdown())
       .then(() => database.close())
       .then(
         () => process.exit(0),

@@ -20,6 +20,8 @@ export interface ConnectOptions {
   apiKey: string;
   /** TLS credentials; plaintext when omitted (loopback and tests). */
   channelCredentials?: ChannelCredentials;
+  /** Extra metadata sent with every call, e.g. a `traceparent` (the CLI's `TRACEPARENT`). */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /** Generated clients bound to one channel and one API key. */
@@ -40,6 +42,7 @@ export function connect(options: ConnectOptions): AetherisClients {
   const shared = { ...channelOptions, channelOverride: runtime.getChannel() };
   const admin = new AdminServiceClient(options.address, channelCredentials, shared);
   const signal = new SignalServiceClient(options.address, channelCredentials, shared);
+  const extra = options.metadata ? Object.entries(options.metadata) : undefined;
   return {
     runtime,
     admin,
@@ -47,6 +50,7 @@ export function connect(options: ConnectOptions): AetherisClients {
     metadata: () => {
       const metadata = new Metadata();
       metadata.set('authorization', `Bearer ${options.apiKey}`);
+      if (extra) for (const [key, value] of extra) metadata.set(key, value);
       return metadata;
     },
     close: () => {

@@ -1,12 +1,16 @@
-import type {
-  handleServerStreamingCall,
-  handleUnaryCall,
-  Metadata,
-  ServerUnaryCall,
-  ServerWritableStream,
+import {
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type Metadata,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  status,
 } from '@grpc/grpc-js';
+import { context } from '@opentelemetry/api';
 import { type Permission, type Principal, roleAllows } from '../domain/api-key.js';
 import { AetherisError, Code, Reason } from '../domain/errors.js';
+import { finishRpc, type RpcSpan, type ServerTelemetry, startRpcSpan } from '../telemetry/rpc-span.js';
+import { traceparentOf, validTraceparent } from '../telemetry/trace-context.js';
 import type { Authenticator } from './auth.js';
 import type { DatabaseHealth } from './database-health.js';
 import { toAetherisError, toServiceError } from './grpc-error.js';
@@ -20,6 +24,11 @@ export interface CallContext {
   readonly log: Logger;
   /** Epoch ms, or Infinity without a deadline. */
   readonly deadline: number;
+  /**
+   * The W3C `traceparent` this call hands on (CreateJob stores it with the job, for the worker):
+   * the call's server span when tracing, else the caller's own header, else null.
+   */
+  readonly traceParent: string | null;
 }
 
 /** Shared plumbing of the handler wrappers. */
@@ -30,6 +39,8 @@ export interface HandlerDeps {
   /** Aborted when the server starts shutting down (ends long polls and streams). */
   shutdown: AbortSignal;
   stats: ServerStats;
+  /** Spans and metrics of every call (both off unless telemetry was set up). */
+  telemetry: ServerTelemetry;
 }
 
 /** Counters for tests and operators (exported as metrics later). */
@@ -41,8 +52,9 @@ export interface ServerStats {
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
 /**
- * Wraps a unary handler: fail fast when the database is down, authenticate, authorise,
- * run, map every failure to a status with `ErrorInfo`, log once.
+ * Wraps a unary handler: open the call's server span (when tracing), fail fast when the database
+ * is down, authenticate, authorise, run, map every failure to a status with `ErrorInfo`, log
+ * once, record the call's duration and status.
  */
 export function unary<Req, Res>(
   deps: HandlerDeps,
@@ -52,20 +64,31 @@ export function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = performance.now();
-    const { ctx, dispose } = openContext(deps, method, call as AnyCall);
-    prepare(deps, call.metadata, permission)
-      .then((principal) => fn(call.request, { ...ctx, principal }))
-      .then(
-        (response) => {
-          dispose();
-          ctx.log.debug({ ms: elapsed(started) }, 'ok');
-          callback(null, response);
-        },
-        (error: unknown) => {
-          dispose();
-          callback(toServiceError(fail(deps, ctx.log, error, started)) as Parameters<typeof callback>[0]);
-        },
-      );
+    const { ctx, dispose, rpcSpan } = openContext(deps, method, call as AnyCall);
+    const run = (): void => {
+      prepare(deps, call.metadata, permission)
+        .then((principal) => {
+          rpcSpan?.span.setAttribute('aetheris.tenant', principal.tenant);
+          return fn(call.request, { ...ctx, principal });
+        })
+        .then(
+          (response) => {
+            dispose();
+            ctx.log.debug({ ms: elapsed(started) }, 'ok');
+            finishRpc(deps.telemetry, method, started, rpcSpan, status.OK, response);
+            callback(null, response);
+          },
+          (error: unknown) => {
+            dispose();
+            const mapped = fail(deps, ctx.log, error, started);
+            finishRpc(deps.telemetry, method, started, rpcSpan, mapped.code, undefined, mapped);
+            callback(toServiceError(mapped) as Parameters<typeof callback>[0]);
+          },
+        );
+    };
+    // Everything the handler does (SQL spans included) becomes a child of the server span.
+    if (rpcSpan) context.with(rpcSpan.context, run);
+    else run();
   };
 }
 
@@ -84,7 +107,7 @@ export function serverStream<Req, Res>(
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
     const started = performance.now();
-    const { ctx, dispose } = openContext(deps, method, call as AnyCall);
+    const { ctx, dispose, rpcSpan } = openContext(deps, method, call as AnyCall);
     // At most one message waits in the transport while the next is being prepared: each write
     // is acknowledged only once HTTP/2 flow control has let it out, so a reader that stops
     // reading stops the handler (and its database reads) instead of growing a buffer.
@@ -98,21 +121,34 @@ export function serverStream<Req, Res>(
       inFlight.catch(() => undefined);
       deps.stats.messagesStreamed++;
     };
-    prepare(deps, call.metadata, permission)
-      .then((principal) => fn(call.request, { ...ctx, principal }, send))
-      .then(
-        () => {
-          dispose();
-          ctx.log.debug({ ms: elapsed(started) }, 'stream ended');
-          call.end();
-        },
-        (error: unknown) => {
-          dispose();
-          if (call.cancelled) return;
-          // grpc-js turns an 'error' event into the call's status (destroy() would skip it).
-          call.emit('error', Object.assign(new Error(), toServiceError(fail(deps, ctx.log, error, started))));
-        },
-      );
+    const run = (): void => {
+      prepare(deps, call.metadata, permission)
+        .then((principal) => {
+          rpcSpan?.span.setAttribute('aetheris.tenant', principal.tenant);
+          return fn(call.request, { ...ctx, principal }, send);
+        })
+        .then(
+          () => {
+            dispose();
+            ctx.log.debug({ ms: elapsed(started) }, 'stream ended');
+            finishRpc(deps.telemetry, method, started, rpcSpan, status.OK);
+            call.end();
+          },
+          (error: unknown) => {
+            dispose();
+            if (call.cancelled) {
+              finishRpc(deps.telemetry, method, started, rpcSpan, status.CANCELLED);
+              return;
+            }
+            const mapped = fail(deps, ctx.log, error, started);
+            finishRpc(deps.telemetry, method, started, rpcSpan, mapped.code, undefined, mapped);
+            // grpc-js turns an 'error' event into the call's status (destroy() would skip it).
+            call.emit('error', Object.assign(new Error(), toServiceError(mapped)));
+          },
+        );
+    };
+    if (rpcSpan) context.with(rpcSpan.context, run);
+    else run();
   };
 }
 
@@ -148,7 +184,10 @@ function openContext(
   deps: HandlerDeps,
   method: string,
   call: AnyCall,
-): { ctx: Omit<CallContext, 'principal'>; dispose: () => void } {
+): { ctx: Omit<CallContext, 'principal'>; dispose: () => void; rpcSpan: RpcSpan | undefined } {
+  const { tracer } = deps.telemetry;
+  const rpcSpan = tracer ? startRpcSpan(tracer, method, call.metadata, call.request) : undefined;
+  const traceParent = rpcSpan ? traceparentOf(rpcSpan.context) : validTraceparent(call.metadata);
   const controller = new AbortController();
   const deadlineValue = call.getDeadline();
   const deadline = deadlineValue instanceof Date ? deadlineValue.getTime() : deadlineValue;
@@ -174,9 +213,11 @@ function openContext(
       );
     }
   });
-  const log = deps.logger.child({ method, peer: call.getPeer() });
+  const traceId = rpcSpan?.span.spanContext().traceId;
+  const log = deps.logger.child(traceId ? { method, peer: call.getPeer(), traceId } : { method, peer: call.getPeer() });
   return {
-    ctx: { signal: controller.signal, log, deadline },
+    rpcSpan,
+    ctx: { signal: controller.signal, log, deadline, traceParent },
     dispose: () => {
       call.off('cancelled', onCancelled);
       deps.shutdown.removeEventListener('abort', onShutdown);

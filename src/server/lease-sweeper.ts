@@ -3,6 +3,7 @@ import type { EventNotifier } from '../store/event-notifier.js';
 import { eventsTopic, queueTopic } from '../store/event-notifier.js';
 import { wakeOverdueWaits } from '../store/signals.js';
 import { expireLeases } from '../store/worker-protocol.js';
+import { NOOP_SERVER_METRICS, type ServerMetrics } from '../telemetry/server-metrics.js';
 import type { DatabaseHealth } from './database-health.js';
 import type { Logger } from './logger.js';
 
@@ -24,6 +25,7 @@ export class LeaseSweeper {
     private readonly health: DatabaseHealth,
     private readonly logger: Logger,
     private readonly intervalMs = 1000,
+    private readonly metrics: ServerMetrics = NOOP_SERVER_METRICS,
   ) {}
 
   start(): void {
@@ -36,6 +38,7 @@ export class LeaseSweeper {
     for (;;) {
       const rows = await expireLeases(this.pool, BATCH);
       for (const row of rows) {
+        this.metrics.leaseExpired(row.outcome);
         this.notifier.publish(eventsTopic(row.tenant));
         if (row.outcome === 'retrying') this.notifier.publish(queueTopic(row.tenant, row.queue));
       }

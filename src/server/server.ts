@@ -17,8 +17,11 @@ import { runtimeService } from '../services/runtime-service.js';
 import { signalService } from '../services/signal-service.js';
 import { unimplementedService } from '../services/unimplemented.js';
 import { EventNotifier } from '../store/event-notifier.js';
+import { countLiveJobs } from '../store/live-job-counts.js';
 import { createDatabasePool } from '../store/pool.js';
 import { projectRoot } from '../store/project-root.js';
+import { NOOP_SERVER_METRICS, OtelServerMetrics } from '../telemetry/server-metrics.js';
+import { TELEMETRY_OFF, type Telemetry } from '../telemetry/setup.js';
 import { Authenticator } from './auth.js';
 import { DatabaseHealth } from './database-health.js';
 import type { ServerStats } from './handlers.js';
@@ -38,6 +41,11 @@ export interface ServerOptions {
   maxReceiveMessageBytes?: number;
   maxSendMessageBytes?: number;
   shutdownGraceMs?: number;
+  /**
+   * Traces and metrics (from `setupTelemetry`); default off: no span is created and metrics
+   * calls are empty functions. The caller owns it and shuts it down after the server.
+   */
+  telemetry?: Telemetry;
 }
 
 /** A running server. */
@@ -72,6 +80,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Every in-flight call listens for shutdown; thousands of concurrent calls are normal.
   setMaxListeners(0, shutdownController.signal);
   const stats: ServerStats = { messagesStreamed: 0 };
+  const telemetry = options.telemetry ?? TELEMETRY_OFF;
+  const metrics = telemetry.meter ? new OtelServerMetrics(telemetry.meter) : NOOP_SERVER_METRICS;
+  // Queried only when scraped, at most every 15 s, and never while the database is down.
+  const stopJobGauge = metrics.observeJobStates(async () => (health.isServing ? countLiveJobs(pool) : []));
   const deps: ServiceDeps = {
     pool,
     notifier,
@@ -80,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     shutdown: shutdownController.signal,
     stats,
+    telemetry: { tracer: telemetry.tracer, metrics },
   };
 
   const server = new Server({
@@ -123,6 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     health,
     logger.child({ component: 'sweeper' }),
     options.sweepIntervalMs,
+    metrics,
   );
   sweeper.start();
 
@@ -154,6 +168,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
       });
       await sweeper.stop();
+      stopJobGauge();
       await notifier.close();
       await pool.end();
       logger.info({}, 'stopped');

@@ -60,6 +60,7 @@ export async function handleAppendEvents(
   const jobId = requireUuid('job_id', request.jobId);
   const events = prepareEvents(request);
   const tenant = ctx.principal.tenant;
+  const started = performance.now();
   const outcome = await appendEvents(deps.pool, {
     tenant,
     jobId,
@@ -68,6 +69,11 @@ export async function handleAppendEvents(
     events,
     actor: actorOf(ctx.principal),
   });
+  deps.telemetry.metrics.appendFinished(
+    outcome.kind,
+    outcome.kind === 'appended' ? events.length : 0,
+    (performance.now() - started) / 1000,
+  );
   switch (outcome.kind) {
     case 'appended':
       announce(deps, tenant);

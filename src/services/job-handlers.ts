@@ -104,6 +104,7 @@ export async function handleCreateJob(
     event: { eventId: newId(), payload, digest: payloadDigest(payload) },
     actor: actorOf(ctx.principal),
     requiredCapabilities,
+    traceParent: ctx.traceParent,
   });
   if (outcome.kind === 'idempotency_conflict') {
     throw new AetherisError({

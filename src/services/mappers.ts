@@ -35,6 +35,12 @@ export function durationFromMs(ms: number): Duration {
   return { seconds: BigInt(Math.floor(whole / 1000)), nanos: (whole % 1000) * 1e6 };
 }
 
+/** A span of microseconds as a Duration (negative spans, from clock skew, count as zero). */
+export function durationFromUs(us: bigint): Duration {
+  const whole = us < 0n ? 0n : us;
+  return { seconds: whole / 1_000_000n, nanos: Number(whole % 1_000_000n) * 1000 };
+}
+
 const TO_PROTO_STATE: Record<JobState, ProtoJobState> = {
   [JobState.PENDING]: ProtoJobState.JOB_STATE_PENDING,
   [JobState.RUNNING]: ProtoJobState.JOB_STATE_RUNNING,

@@ -1,10 +1,10 @@
 import type { RuntimeServiceServer } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { Permission } from '../domain/api-key.js';
-import { AetherisError, Code, Reason } from '../domain/errors.js';
 import { serverStream, unary } from '../server/handlers.js';
 import type { ServiceDeps } from './deps.js';
 import { handleAppendEvents, handleReadEvents } from './event-handlers.js';
 import { handleCancelJob, handleCreateJob, handleGetJob, handleListJobs } from './job-handlers.js';
+import { handleGetSummary, handleListStuckJobs } from './operations-handlers.js';
 import { handleStreamEvents, handleSubscribeEvents } from './stream-handlers.js';
 import {
   handleAcquireJob,
@@ -21,14 +21,6 @@ const SERVICE = 'aetheris.runtime.v1.RuntimeService';
 
 /** Builds the RuntimeService implementation: thin wrappers around the handler modules. */
 export function runtimeService(deps: ServiceDeps): RuntimeServiceServer {
-  const notYet = (method: string, permission: Permission) =>
-    unary<unknown, never>(deps, `${SERVICE}/${method}`, permission, async () => {
-      throw new AetherisError({
-        code: Code.UNIMPLEMENTED,
-        reason: Reason.UNIMPLEMENTED,
-        message: `${SERVICE}/${method} is not implemented yet (see docs/STATUS.md)`,
-      });
-    });
   return {
     createJob: unary(deps, `${SERVICE}/CreateJob`, Permission.WRITE, (request, ctx) =>
       handleCreateJob(deps, request, ctx),
@@ -72,7 +64,11 @@ export function runtimeService(deps: ServiceDeps): RuntimeServiceServer {
     releaseJob: unary(deps, `${SERVICE}/ReleaseJob`, Permission.WORK, (request, ctx) =>
       handleReleaseJob(deps, request, ctx),
     ),
-    getSummary: notYet('GetSummary', Permission.READ),
-    listStuckJobs: notYet('ListStuckJobs', Permission.READ),
+    getSummary: unary(deps, `${SERVICE}/GetSummary`, Permission.READ, (request, ctx) =>
+      handleGetSummary(deps, request, ctx),
+    ),
+    listStuckJobs: unary(deps, `${SERVICE}/ListStuckJobs`, Permission.READ, (request, ctx) =>
+      handleListStuckJobs(deps, request, ctx),
+    ),
   };
 }

@@ -102,6 +102,7 @@ export async function handleSubscribeEvents(
         checkpoint: positionToProto(checkpoint),
         caughtUp: reachedEnd,
       });
+      deps.telemetry.metrics.eventsDelivered(page.events);
       lastSentAt = Date.now();
       lastSent = checkpoint;
       caughtUp ||= reachedEnd;

@@ -104,10 +104,11 @@ export async function handleAcquireJob(
         job: jobToProto(job),
         history: history.map(eventToProto),
         toolCalls: toolCalls.map(toolCallToProto),
+        traceParent: outcome.traceParent ?? '',
       };
     }
     const now = Date.now();
-    if (now >= deadline) return { lease: undefined, job: undefined, history: [], toolCalls: [] };
+    if (now >= deadline) return { lease: undefined, job: undefined, history: [], toolCalls: [], traceParent: '' };
     // Sleep until woken (a job became runnable), the next backoff is due, or the safety re-check.
     const dueIn = outcome.nextDue === null ? Number.POSITIVE_INFINITY : Number(outcome.nextDue / 1000n) - now;
     const sleepMs = Math.max(5, Math.min(deadline - now, dueIn, SAFETY_RECHECK_MS));
@@ -225,6 +226,7 @@ export async function handleBeginToolCall(
     idempotent: request.idempotent,
     actor: actorOf(ctx.principal),
   });
+  deps.telemetry.metrics.toolCallBegun(outcome.kind);
   switch (outcome.kind) {
     case 'execute':
     case 'in_doubt':
@@ -260,6 +262,9 @@ export async function handleCompleteToolCall(
     error,
     actor: actorOf(ctx.principal),
   });
+  deps.telemetry.metrics.toolCallCompleted(
+    outcome.kind === 'completed' ? (result !== null ? 'succeeded' : 'failed') : outcome.kind,
+  );
   switch (outcome.kind) {
     case 'completed':
       announce(deps, tenant);
@@ -332,6 +337,10 @@ export async function handleAwaitSignal(
     timeoutMs,
     actor: actorOf(ctx.principal),
   });
+  if (outcome.kind === 'received' && outcome.signalSentAt !== null && outcome.call.finishedAt !== null) {
+    // Both instants are the database's clock: no skew between hosts.
+    deps.telemetry.metrics.signalConsumed(Number(outcome.call.finishedAt - outcome.signalSentAt) / 1e6);
+  }
   switch (outcome.kind) {
     case 'received':
     case 'timed_out':

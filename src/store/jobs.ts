@@ -25,6 +25,8 @@ export interface CreateJobParams {
   event: { eventId: string; payload: string; digest: Buffer };
   actor: string;
   requiredCapabilities: string[];
+  /** W3C traceparent of the creating call, handed to the worker with the lease; null when none. */
+  traceParent: string | null;
 }
 
 export type CreateJobOutcome =
@@ -41,7 +43,8 @@ export async function createJob(db: CommonQueryMethods, params: CreateJobParams)
       ${sql.jsonb(params.labels)}, ${params.idempotencyKey}, ${sql.binary(params.requestDigest)},
       ${params.runAt === null ? null : usToTimestamp(params.runAt)},
       ${params.attemptTimeoutUs}, ${params.event.eventId}::uuid, ${params.event.payload},
-      ${sql.binary(params.event.digest)}, ${params.actor}, ${sql.array(params.requiredCapabilities, 'text')}) c`);
+      ${sql.binary(params.event.digest)}, ${params.actor}, ${sql.array(params.requiredCapabilities, 'text')},
+      ${params.traceParent}) c`);
   const kind = row.outcome as CreateJobOutcome['kind'];
   return { kind, job: toJobRecord(row) };
 }

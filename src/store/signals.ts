@@ -129,7 +129,13 @@ export async function listSignals(
 }
 
 export type AwaitSignalOutcome =
-  | { kind: 'received' | 'timed_out' | 'parked'; call: ToolCallRecord; deadline: Micros | null }
+  | {
+      kind: 'received' | 'timed_out' | 'parked';
+      call: ToolCallRecord;
+      deadline: Micros | null;
+      /** When the consumed signal was sent; set only when this very call consumed it (not on a replay). */
+      signalSentAt: Micros | null;
+    }
   | { kind: 'nondeterminism'; detail: string }
   | { kind: 'not_found' | 'lease_lost' };
 
@@ -147,11 +153,21 @@ export async function awaitSignal(
   },
 ): Promise<AwaitSignalOutcome> {
   const row = await db.one(sql.type(
-    toolCallRow
-      .partial()
-      .extend({ outcome: z.string(), detail: z.string().nullable(), deadline: z.bigint().nullable() }),
+    toolCallRow.partial().extend({
+      outcome: z.string(),
+      detail: z.string().nullable(),
+      deadline: z.bigint().nullable(),
+      signal_sent_at: z.bigint().nullable(),
+    }),
   )`
-    select a.outcome, a.detail, (a.ledger).* from aetheris.await_signal(
+    select a.outcome, a.detail, (a.ledger).*,
+           -- For the signal-to-resume metric: the consumed signal's sent_at, only when this
+           -- statement consumed it (a replay finished the call in an earlier statement).
+           (select s.sent_at from aetheris.signals s
+             where a.outcome = 'received' and (a.ledger).finished_at >= statement_timestamp()
+               and s.tenant_id = ${params.tenant}
+               and s.signal_id = ((a.ledger).result::jsonb ->> 'signal_id')::uuid) as signal_sent_at
+      from aetheris.await_signal(
       ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.callKey}, ${params.name},
       ${params.timeoutMs}, ${params.actor}) a`);
   switch (row.outcome) {
@@ -162,6 +178,7 @@ export async function awaitSignal(
         kind: row.outcome,
         call: toToolCallRecord(row as z.infer<typeof toolCallRow>),
         deadline: row.deadline ?? null,
+        signalSentAt: row.signal_sent_at ?? null,
       };
     case 'nondeterminism':
       return { kind: 'nondeterminism', detail: row.detail ?? '' };

@@ -24,7 +24,10 @@ function jobOutcome<K extends string>(
   return { kind: 'lease_lost', state: row.state ?? null };
 }
 
-export type AcquireOutcome = { kind: 'acquired'; job: JobRecord } | { kind: 'none'; nextDue: Micros | null };
+/** `traceParent`: the W3C traceparent of the call that created the job, if it had one. */
+export type AcquireOutcome =
+  | { kind: 'acquired'; job: JobRecord; traceParent: string | null }
+  | { kind: 'none'; nextDue: Micros | null };
 
 /** Leases the best runnable job of the queues, or says when the next one is due. */
 export async function acquireJob(
@@ -39,12 +42,16 @@ export async function acquireJob(
     actor: string;
   },
 ): Promise<AcquireOutcome> {
-  const row = await db.one(sql.type(outcomeJob.extend({ next_due: z.bigint().nullable() }))`
+  const row = await db.one(
+    sql.type(outcomeJob.extend({ next_due: z.bigint().nullable(), trace_parent: z.string().nullable().optional() }))`
     select a.outcome, a.next_due, (a.job).* from aetheris.acquire_job(
       ${params.tenant}, ${params.workerId}, ${sql.array(params.queues, 'text')},
       ${sql.array(params.jobTypes, 'text')}, ${sql.array(params.capabilities, 'text')},
-      ${params.leaseMs}, ${params.actor}) a`);
-  if (row.outcome === 'acquired') return { kind: 'acquired', job: toJobRecord(row as z.infer<typeof jobRow>) };
+      ${params.leaseMs}, ${params.actor}) a`,
+  );
+  if (row.outcome === 'acquired') {
+    return { kind: 'acquired', job: toJobRecord(row as z.infer<typeof jobRow>), traceParent: row.trace_parent ?? null };
+  }
   return { kind: 'none', nextDue: row.next_due };
 }
 

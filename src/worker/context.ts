@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type Attributes,
+  type Context,
+  context,
+  type Span,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import {
   AwaitSignalOutcome,
   AwaitSignalRequest,
   awaitSignalOutcomeToJSON,
@@ -30,6 +39,7 @@ import {
   delay,
   describeError,
   durationFromMs,
+  errorName,
   msFromTimestamp,
   parseJsonBytes,
   toJsonValue,
@@ -72,6 +82,7 @@ export class AttemptContext {
     readonly job: JobInfo,
     readonly log: WorkerLogger,
     toolCalls: readonly ToolCall[],
+    private readonly tracer: Tracer,
   ) {
     this.ledgerClient = new LedgerClient(lease);
     this.recorded = new Map(toolCalls.map((call) => [call.callKey, call]));
@@ -111,15 +122,25 @@ export class AttemptContext {
     });
   }
 
-  private async call<T>(
+  /** One durable call, in a span of its own (`tool <name>`) whose context its RPCs carry. */
+  private call<T>(name: string, args: unknown, fn: ToolFn<T>, idempotent: boolean, timeoutMs?: number): Promise<T> {
+    // Taken before any await: the key is the call's position in the handler, never its timing.
+    const callKey = String(++this.counter);
+    return this.traced(`tool ${name}`, { 'aetheris.tool.name': name, 'aetheris.call_key': callKey }, (span, traced) =>
+      this.runCall(callKey, name, args, fn, idempotent, timeoutMs, span, traced),
+    );
+  }
+
+  private async runCall<T>(
+    callKey: string,
     name: string,
     args: unknown,
     fn: ToolFn<T>,
     idempotent: boolean,
-    timeoutMs?: number,
+    timeoutMs: number | undefined,
+    span: Span,
+    traced: Context,
   ): Promise<T> {
-    // Taken before any await: the key is the call's position in the handler, never its timing.
-    const callKey = String(++this.counter);
     await this.lease.assertActive();
     if (this.lease.signal.aborted) throw this.lease.signal.reason;
     const argsDigest = payloadDigest(canonicalize(toJsonValue(args, `the arguments of tool "${name}"`)));
@@ -135,19 +156,26 @@ export class AttemptContext {
       const final =
         recorded.state === ToolCallState.TOOL_CALL_STATE_SUCCEEDED ||
         (recorded.state === ToolCallState.TOOL_CALL_STATE_RESOLVED && recorded.result.length > 0);
-      if (final) return parseJsonBytes(recorded.result) as T;
+      if (final) {
+        span.setAttribute('aetheris.tool.decision', 'replayed');
+        return parseJsonBytes(recorded.result) as T;
+      }
     }
 
-    const answer = await this.ledgerClient.begin({ callKey, toolName: name, argsDigest, idempotent });
+    const answer = await this.ledgerClient.begin({ callKey, toolName: name, argsDigest, idempotent }, traced);
     const call = answer.call;
+    span.setAttribute(
+      'aetheris.tool.decision',
+      toolCallDecisionToJSON(answer.decision).replace('TOOL_CALL_DECISION_', '').toLowerCase(),
+    );
     switch (answer.decision) {
       case ToolCallDecision.TOOL_CALL_DECISION_EXECUTE:
-        return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn, timeoutMs);
+        return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn, timeoutMs, traced);
       case ToolCallDecision.TOOL_CALL_DECISION_RECORDED:
         return this.recordedOutcome<T>(callKey, name, call);
       case ToolCallDecision.TOOL_CALL_DECISION_IN_DOUBT: {
         // Declared idempotent: the server re-armed the call for this lease, run it with the same key.
-        if (idempotent) return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn, timeoutMs);
+        if (idempotent) return this.execute(callKey, name, call?.externalIdempotencyKey ?? '', fn, timeoutMs, traced);
         const parked = new JobParkedError({ jobId: this.job.id, callKey, toolName: name });
         this.lease.halt(parked);
         this.log.warn({ callKey, tool: name }, 'tool call in doubt: the job is parked for a person');
@@ -167,9 +195,21 @@ export class AttemptContext {
    * A signal wait: answered from the ledger on replay, else by AwaitSignal, which consumes a
    * pending signal, records the timeout, or parks the job (this run then ends, writing nothing).
    */
-  private async waitForSignal<T>(name: string, timeoutMs: number | undefined): Promise<SignalResult<T>> {
+  private waitForSignal<T>(name: string, timeoutMs: number | undefined): Promise<SignalResult<T>> {
     // Taken before any await, like a tool call's.
     const callKey = String(++this.counter);
+    return this.traced(`wait ${name}`, { 'aetheris.signal.name': name, 'aetheris.call_key': callKey }, (span, traced) =>
+      this.runWait<T>(callKey, name, timeoutMs, span, traced),
+    );
+  }
+
+  private async runWait<T>(
+    callKey: string,
+    name: string,
+    timeoutMs: number | undefined,
+    span: Span,
+    traced: Context,
+  ): Promise<SignalResult<T>> {
     await this.lease.assertActive();
     if (this.lease.signal.aborted) throw this.lease.signal.reason;
     // What the server records as the wait's args digest: SHA-256 of canonical {"name":…}.
@@ -189,6 +229,7 @@ export class AttemptContext {
         throw this.diverged(callKey, SIGNAL_TOOL, recorded.toolName, `a wait for another signal name than "${name}"`);
       }
       if (recorded.state === ToolCallState.TOOL_CALL_STATE_SUCCEEDED) {
+        span.setAttribute('aetheris.signal.outcome', 'replayed');
         return signalResult<T>(name, recorded.result);
       }
       // STARTED: the job parked here on an earlier run; ask the server what happened since.
@@ -205,7 +246,11 @@ export class AttemptContext {
     // Safe to retry: a repeated call for the same lease and key returns what the first recorded;
     // one that parked the job fenced this lease off, so a retry ends the run as LEASE_LOST.
     const answer = await this.lease.write('AwaitSignal', (options) =>
-      unary(clients.runtime, clients.runtime.awaitSignal, request, clients.metadata(), options),
+      unary(clients.runtime, clients.runtime.awaitSignal, request, this.lease.metadata(traced), options),
+    );
+    span.setAttribute(
+      'aetheris.signal.outcome',
+      awaitSignalOutcomeToJSON(answer.outcome).replace('AWAIT_SIGNAL_OUTCOME_', '').toLowerCase(),
     );
     switch (answer.outcome) {
       case AwaitSignalOutcome.AWAIT_SIGNAL_OUTCOME_RECEIVED:
@@ -240,8 +285,10 @@ export class AttemptContext {
     fn: ToolFn<T>,
     idempotencyKey: string,
     timeoutMs: number | undefined,
+    traced: Context,
   ): Promise<T> {
-    if (timeoutMs === undefined) return fn({ idempotencyKey, signal: this.lease.signal });
+    // The tool's own spans (HTTP clients...) nest under its span when a context manager is registered.
+    if (timeoutMs === undefined) return context.with(traced, () => fn({ idempotencyKey, signal: this.lease.signal }));
     const timeout = new StepTimeoutError({ jobId: this.job.id, callKey, toolName, timeoutMs });
     const controller = new AbortController();
     const onLeaseAbort = (): void => controller.abort(this.lease.signal.reason);
@@ -249,7 +296,7 @@ export class AttemptContext {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
-        fn({ idempotencyKey, signal: controller.signal }),
+        context.with(traced, () => fn({ idempotencyKey, signal: controller.signal })),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             controller.abort(timeout);
@@ -268,18 +315,19 @@ export class AttemptContext {
     toolName: string,
     idempotencyKey: string,
     fn: ToolFn<T>,
-    timeoutMs?: number,
+    timeoutMs: number | undefined,
+    traced: Context,
   ): Promise<T> {
     let value: T;
     try {
-      value = await this.withStepTimeout(callKey, toolName, fn, idempotencyKey, timeoutMs);
+      value = await this.withStepTimeout(callKey, toolName, fn, idempotencyKey, timeoutMs, traced);
     } catch (error) {
       // Timed out: the outcome is unknown, so nothing is recorded (in doubt on a later attempt).
       if (error instanceof StepTimeoutError) throw error;
       // After a lost lease nothing is recorded: the stop reason wins over the tool's error.
       await this.lease.assertActive();
       const { reason, message } = describeError(error, 'TOOL_ERROR');
-      await this.ledgerClient.complete(callKey, { error: { reason, message } });
+      await this.ledgerClient.complete(callKey, { error: { reason, message } }, traced);
       throw new ToolFailedError({
         jobId: this.job.id,
         callKey,
@@ -307,7 +355,7 @@ export class AttemptContext {
         cause: error,
       });
     }
-    await this.ledgerClient.complete(callKey, { result: bytes });
+    await this.ledgerClient.complete(callKey, { result: bytes }, traced);
     // Return the JSON form, exactly what a replay would return.
     return parseJsonBytes(bytes) as T;
   }
@@ -323,6 +371,29 @@ export class AttemptContext {
       });
     }
     return parseJsonBytes(call?.result ?? Buffer.alloc(0)) as T;
+  }
+
+  /**
+   * Runs one durable call in a span, child of the attempt's; its context is what the call's
+   * RPCs carry. Parking, waiting and releasing end the run on purpose: not errors.
+   */
+  private async traced<T>(
+    name: string,
+    attributes: Attributes,
+    run: (span: Span, traced: Context) => Promise<T>,
+  ): Promise<T> {
+    const parent = this.lease.traceContext;
+    const span = this.tracer.startSpan(name, { attributes: { 'aetheris.job_id': this.job.id, ...attributes } }, parent);
+    try {
+      return await run(span, trace.setSpan(parent, span));
+    } catch (error) {
+      const ended =
+        error instanceof JobParkedError || error instanceof JobWaitingError || error instanceof JobReleasedError;
+      if (!ended) span.setStatus({ code: SpanStatusCode.ERROR, message: errorName(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   private diverged(callKey: string, requested: string, recorded: string | undefined, detail: string): Error {
@@ -362,7 +433,7 @@ export class AttemptContext {
       reason: why,
     });
     await this.lease.write('ReleaseJob', (options) =>
-      unary(clients.runtime, clients.runtime.releaseJob, request, clients.metadata(), options),
+      unary(clients.runtime, clients.runtime.releaseJob, request, this.lease.metadata(), options),
     );
     const released = new JobReleasedError({ jobId: this.job.id, delayMs, why });
     this.lease.halt(released);

@@ -1,3 +1,4 @@
+import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { AcquireJobResponse } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import {
   CompleteJobRequest,
@@ -5,10 +6,11 @@ import {
   ReleaseJobRequest,
 } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, unary } from '../client/connect.js';
+import { contextFromTraceparent } from '../telemetry/trace-context.js';
 import { AttemptContext } from './context.js';
 import { NondeterminismError, NonRetryableError, ToolFailedError, type WorkerShutdownError } from './errors.js';
 import { LeaseGuard } from './lease.js';
-import { canonicalJsonBytes, delay, describeError, durationFromMs, parseJsonBytes } from './rpc.js';
+import { canonicalJsonBytes, delay, describeError, durationFromMs, errorName, parseJsonBytes } from './rpc.js';
 import type { JobHandler, WorkerLogger } from './types.js';
 
 /**
@@ -25,6 +27,8 @@ export interface JobRunDeps {
   leaseDurationMs: number;
   heartbeatIntervalMs: number;
   log: WorkerLogger;
+  /** Spans of attempts and durable calls (a no-op tracer unless the application set one up). */
+  tracer: Tracer;
 }
 
 type Settled = { kind: 'returned'; value: unknown } | { kind: 'threw'; error: unknown } | { kind: 'abandoned' };
@@ -40,6 +44,8 @@ export class JobRun {
   readonly done: Promise<void>;
   private readonly lease: LeaseGuard;
   private readonly log: WorkerLogger;
+  /** The attempt's span: a child of the job creator's trace, parent of every call it makes. */
+  private readonly span: Span;
   private shutdownReason: WorkerShutdownError | undefined;
 
   constructor(
@@ -55,6 +61,20 @@ export class JobRun {
       jobType: acquired.job?.jobType,
       attempt: lease.attempt,
     });
+    const parent = contextFromTraceparent(acquired.traceParent);
+    this.span = deps.tracer.startSpan(
+      `run ${acquired.job?.jobType ?? 'job'}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'aetheris.job_id': lease.jobId,
+          'aetheris.job_type': acquired.job?.jobType ?? '',
+          'aetheris.attempt': lease.attempt,
+          'aetheris.worker_id': deps.workerId,
+        },
+      },
+      parent,
+    );
     this.lease = new LeaseGuard({
       clients: deps.clients,
       jobId: lease.jobId,
@@ -63,10 +83,13 @@ export class JobRun {
       // The lease began at or before we received it; our clock, not the server's.
       expiresAtMs: receivedAtMs + deps.leaseDurationMs,
       log: this.log,
+      traceContext: trace.setSpan(parent, this.span),
     });
-    this.done = this.execute().catch((error: unknown) => {
-      this.log.error({ err: error }, 'job run failed unexpectedly');
-    });
+    this.done = this.execute()
+      .catch((error: unknown) => {
+        this.log.error({ err: error }, 'job run failed unexpectedly');
+      })
+      .finally(() => this.span.end());
   }
 
   /** Worker shutdown after the grace time: abort the handler, then release the job. */
@@ -88,12 +111,18 @@ export class JobRun {
       { id: job.id, type: job.jobType, attempt: this.acquired.lease.attempt, queue: job.queue },
       this.log,
       this.acquired.toolCalls,
+      this.deps.tracer,
     );
     this.lease.startHeartbeats(this.deps.heartbeatIntervalMs);
     const settled = await this.runHandler(handler, attempt, job.input);
     await this.lease.stopHeartbeats();
 
+    if (settled.kind === 'threw') {
+      // The error's name only: its message may carry data the handler worked on.
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: errorName(settled.error) });
+    }
     if (this.lease.halted) {
+      this.span.setAttribute('aetheris.attempt.halted', true);
       this.log.info({ outcome: settled.kind }, 'attempt ended without a final write (halted)');
       return;
     }
@@ -120,7 +149,9 @@ export class JobRun {
     const stopWaiting = new AbortController();
     const handlerDone: Promise<Settled> = (async () => {
       const input = parseJsonBytes(inputBytes);
-      return { kind: 'returned', value: await handler(attempt.toJobContext(), input) } as const;
+      // Spans the handler's own code starts (with a context manager registered) nest under the attempt.
+      const value = await context.with(this.lease.traceContext, () => handler(attempt.toJobContext(), input));
+      return { kind: 'returned', value } as const;
     })().catch((error: unknown) => ({ kind: 'threw', error }) as const);
     // A handler that ignores its signal must not hold the slot (or the shutdown) forever.
     const abandoned = this.lease.interrupted
@@ -142,6 +173,7 @@ export class JobRun {
 
   /** Makes the final write; a lost lease or any failure is logged, never thrown. */
   private async finish(rpc: string, write: () => Promise<unknown>): Promise<void> {
+    this.span.setAttribute('aetheris.attempt.final_write', rpc);
     try {
       await write();
       this.log.info({ rpc }, 'attempt finished');
@@ -162,7 +194,7 @@ export class JobRun {
       output,
     });
     return this.lease.write('CompleteJob', (options) =>
-      unary(clients.runtime, clients.runtime.completeJob, request, clients.metadata(), options),
+      unary(clients.runtime, clients.runtime.completeJob, request, this.lease.metadata(), options),
     );
   }
 
@@ -180,7 +212,7 @@ export class JobRun {
       nonRetryable,
     });
     return this.lease.write('FailJob', (options) =>
-      unary(clients.runtime, clients.runtime.failJob, request, clients.metadata(), options),
+      unary(clients.runtime, clients.runtime.failJob, request, this.lease.metadata(), options),
     );
   }
 
@@ -193,7 +225,7 @@ export class JobRun {
       reason,
     });
     return this.lease.write('ReleaseJob', (options) =>
-      unary(clients.runtime, clients.runtime.releaseJob, request, clients.metadata(), options),
+      unary(clients.runtime, clients.runtime.releaseJob, request, this.lease.metadata(), options),
     );
   }
 }

@@ -1,7 +1,9 @@
-import type { CallOptions } from '@grpc/grpc-js';
+import type { CallOptions, Metadata } from '@grpc/grpc-js';
+import { type Context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { JobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import { GetJobRequest, HeartbeatRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, unary } from '../client/connect.js';
+import { injectIntoMetadata } from '../telemetry/trace-context.js';
 import { JobCancelledError, LeaseLostError } from './errors.js';
 import { backoffMs, delay, durationFromMs, isLeaseLost, isTransient } from './rpc.js';
 import type { WorkerLogger } from './types.js';
@@ -18,6 +20,8 @@ export interface LeaseGuardOptions {
   /** Local estimate of the lease's end (ms since the epoch). */
   expiresAtMs: number;
   log: WorkerLogger;
+  /** The attempt's span context: every RPC of the attempt carries it as `traceparent`. */
+  traceContext?: Context;
 }
 
 /**
@@ -30,6 +34,8 @@ export class LeaseGuard {
   readonly jobId: string;
   readonly fencingToken: bigint;
   readonly clients: AetherisClients;
+  /** The attempt's span context (ROOT_CONTEXT when it has none). */
+  readonly traceContext: Context;
   private readonly controller = new AbortController();
   private readonly options: LeaseGuardOptions;
   private expiresAtMs: number;
@@ -46,10 +52,18 @@ export class LeaseGuard {
     this.jobId = options.jobId;
     this.fencingToken = options.fencingToken;
     this.clients = options.clients;
+    this.traceContext = options.traceContext ?? ROOT_CONTEXT;
     this.expiresAtMs = options.expiresAtMs;
     this.interrupted = new Promise((resolve) => {
       this.interruptedResolve = resolve;
     });
+  }
+
+  /** Metadata of one RPC of the attempt: the API key, and `traceparent` of `ctx` (default: the attempt's span). */
+  metadata(ctx: Context = this.traceContext): Metadata {
+    const metadata = this.clients.metadata();
+    injectIntoMetadata(ctx, metadata);
+    return metadata;
   }
 
   /** The handler's signal. */
@@ -136,7 +150,7 @@ export class LeaseGuard {
             fencingToken: this.fencingToken,
             leaseDuration: durationFromMs(this.options.leaseDurationMs),
           });
-          return unary(this.clients.runtime, this.clients.runtime.heartbeat, request, this.clients.metadata(), options);
+          return unary(this.clients.runtime, this.clients.runtime.heartbeat, request, this.metadata(), options);
         });
         // Measured from when the request left: the server's clock may differ from ours.
         this.expiresAtMs = sentAt + this.options.leaseDurationMs;
@@ -174,7 +188,7 @@ export class LeaseGuard {
         this.clients.runtime,
         this.clients.runtime.getJob,
         GetJobRequest.fromPartial({ jobId: this.jobId }),
-        this.clients.metadata(),
+        this.metadata(),
         { deadline: new Date(Date.now() + 3_000) },
       );
       return job?.state === JobState.JOB_STATE_CANCELLED;

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { JobError } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import {
   BeginToolCallRequest,
@@ -19,13 +20,19 @@ export type ToolOutcome = { result: Buffer } | { error: Pick<JobError, 'reason' 
 export class LedgerClient {
   constructor(private readonly lease: LeaseGuard) {}
 
-  /** Asks whether the call at `callKey` may run (EXECUTE), was recorded, is in doubt, or diverges. */
-  begin(call: {
-    callKey: string;
-    toolName: string;
-    argsDigest: Buffer;
-    idempotent: boolean;
-  }): Promise<BeginToolCallResponse> {
+  /**
+   * Asks whether the call at `callKey` may run (EXECUTE), was recorded, is in doubt, or diverges.
+   * `traceContext` (the tool's span) travels as `traceparent`.
+   */
+  begin(
+    call: {
+      callKey: string;
+      toolName: string;
+      argsDigest: Buffer;
+      idempotent: boolean;
+    },
+    traceContext?: Context,
+  ): Promise<BeginToolCallResponse> {
     const { clients } = this.lease;
     const request = BeginToolCallRequest.fromPartial({
       jobId: this.lease.jobId,
@@ -33,12 +40,12 @@ export class LedgerClient {
       ...call,
     });
     return this.lease.write('BeginToolCall', (options) =>
-      unary(clients.runtime, clients.runtime.beginToolCall, request, clients.metadata(), options),
+      unary(clients.runtime, clients.runtime.beginToolCall, request, this.lease.metadata(traceContext), options),
     );
   }
 
   /** Records the outcome of a call that BeginToolCall allowed to run. */
-  complete(callKey: string, outcome: ToolOutcome): Promise<CompleteToolCallResponse> {
+  complete(callKey: string, outcome: ToolOutcome, traceContext?: Context): Promise<CompleteToolCallResponse> {
     const { clients } = this.lease;
     const request = CompleteToolCallRequest.fromPartial({
       jobId: this.lease.jobId,
@@ -50,7 +57,7 @@ export class LedgerClient {
           : { $case: 'error', value: { reason: outcome.error.reason, message: outcome.error.message } },
     });
     return this.lease.write('CompleteToolCall', (options) =>
-      unary(clients.runtime, clients.runtime.completeToolCall, request, clients.metadata(), options),
+      unary(clients.runtime, clients.runtime.completeToolCall, request, this.lease.metadata(traceContext), options),
     );
   }
 }

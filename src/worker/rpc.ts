@@ -102,6 +102,11 @@ export function parseJsonBytes(bytes: Uint8Array): JsonValue {
   return JSON.parse(Buffer.from(bytes).toString('utf8')) as JsonValue;
 }
 
+/** A thrown value's class name, for span statuses (never its message: it may carry the job's data). */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
 /** A short description of anything thrown, for logs and recorded failures. */
 export function describeError(error: unknown, fallbackReason: string): { reason: string; message: string } {
   if (error instanceof Error) {

@@ -1,4 +1,5 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { TracerProvider } from '@opentelemetry/api';
 
 /** A structured logger (pino's signature; any object with these three methods will do). */
 export interface WorkerLogger {
@@ -31,6 +32,13 @@ export interface WorkerOptions {
   logger?: WorkerLogger;
   /** TLS credentials; plaintext when omitted (loopback and tests). */
   channelCredentials?: ChannelCredentials;
+  /**
+   * Where the SDK's spans go: one per attempt (a child of the job creator's trace) and one per
+   * durable call (`ctx.tool()`, `now()`, `waitForSignal()`...). Default: the global provider of
+   * `@opentelemetry/api`, a no-op unless the application registered one. Every RPC of an
+   * attempt carries the current span as `traceparent` either way.
+   */
+  tracerProvider?: TracerProvider;
 }
 
 /** Options of {@link Worker.shutdown}. */

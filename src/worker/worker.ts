@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { ServiceError } from '@grpc/grpc-js';
+import { type Tracer, trace } from '@opentelemetry/api';
 import {
   AcquireJobRequest,
   type AcquireJobResponse,
   ReleaseJobRequest,
 } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, connect, unary } from '../client/connect.js';
+import { WORKER_ID_METADATA } from '../telemetry/trace-context.js';
 import { WorkerShutdownError } from './errors.js';
 import { JobRun, type JobRunDeps } from './job-run.js';
 import { backoffMs, delay, durationFromMs, isFatal } from './rpc.js';
@@ -28,8 +30,9 @@ const NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 export class Worker {
   readonly workerId: string;
   private currentState: WorkerState = WorkerState.INITIAL;
-  private readonly options: Required<Omit<WorkerOptions, 'workerId' | 'channelCredentials' | 'logger'>>;
+  private readonly options: Required<Omit<WorkerOptions, OptionalOptions>>;
   private readonly log: WorkerLogger;
+  private readonly tracer: Tracer;
   private readonly handlers = new Map<string, JobHandler>();
   private readonly runs = new Set<JobRun>();
   private readonly stopPolling = new AbortController();
@@ -53,6 +56,7 @@ export class Worker {
     };
     this.workerId = config.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.log = config.logger ?? stderrLogger;
+    this.tracer = (config.tracerProvider ?? trace.getTracerProvider()).getTracer('aetheris-worker');
     validate(this.options, this.workerId);
   }
 
@@ -81,6 +85,8 @@ export class Worker {
       address: this.options.address,
       apiKey: this.options.apiKey,
       ...(this.config.channelCredentials ? { channelCredentials: this.config.channelCredentials } : {}),
+      // Lets the server name the worker on the spans of its calls (only AcquireJob carries it).
+      metadata: { [WORKER_ID_METADATA]: this.workerId },
     });
     this.currentState = WorkerState.RUNNING;
     this.log.info({ workerId: this.workerId, taskQueue: this.options.taskQueue }, 'worker running');
@@ -145,6 +151,7 @@ export class Worker {
       leaseDurationMs: this.options.leaseDurationMs,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       log: this.log,
+      tracer: this.tracer,
     };
     let failures = 0;
     while (this.currentState === WorkerState.RUNNING) {
@@ -224,7 +231,9 @@ export class Worker {
   }
 }
 
-function validate(options: Required<Omit<WorkerOptions, 'workerId' | 'channelCredentials' | 'logger'>>, id: string) {
+type OptionalOptions = 'workerId' | 'channelCredentials' | 'logger' | 'tracerProvider';
+
+function validate(options: Required<Omit<WorkerOptions, OptionalOptions>>, id: string) {
   const fail = (message: string) => {
     throw new RangeError(`Worker options: ${message}`);
   };

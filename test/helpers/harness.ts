@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { type AetherisClients, connect } from '../../src/client/connect.js';
 import { mintApiKey, type Role } from '../../src/domain/api-key.js';
 import { createLogger } from '../../src/server/logger.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { type RunningServer, type ServerOptions, startServer } from '../../src/server/server.js';
 import { TEMPLATE_DATABASE } from '../setup/global-setup.js';
 import { createDatabase, dropDatabase } from './pg-admin.js';
 
@@ -34,11 +34,11 @@ export async function createKey(databaseUrl: string, tenant: string, role: Role)
   }
 }
 
+/** Server options a test may change (e.g. a huge `sweepIntervalMs` keeps expired leases in place). */
+export type TestServerOverrides = Partial<Pick<ServerOptions, 'maxReceiveMessageBytes' | 'sweepIntervalMs'>>;
+
 /** Starts the server in-process on a free loopback port. */
-export function startTestServer(
-  databaseUrl: string,
-  overrides: { maxReceiveMessageBytes?: number } = {},
-): Promise<RunningServer> {
+export function startTestServer(databaseUrl: string, overrides: TestServerOverrides = {}): Promise<RunningServer> {
   return startServer({
     databaseUrl,
     host: '127.0.0.1',
@@ -58,9 +58,9 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-export async function startTestEnv(): Promise<TestEnv> {
+export async function startTestEnv(overrides: TestServerOverrides = {}): Promise<TestEnv> {
   const database = await createTestDatabase();
-  const server = await startTestServer(database.url);
+  const server = await startTestServer(database.url, overrides);
   const opened: AetherisClients[] = [];
   return {
     url: database.url,

@@ -30,15 +30,15 @@ import { Lease, ToolCall, ToolCallDecision, toolCallDecisionFromJSON, toolCallDe
 export enum StuckReason {
   /** STUCK_REASON_UNSPECIFIED - Never used. */
   STUCK_REASON_UNSPECIFIED = 0,
-  /** STUCK_REASON_LEASE_EXPIRED - The lease expired and no worker heartbeated. */
+  /** STUCK_REASON_LEASE_EXPIRED - RUNNING with an expired lease that no sweeper has returned to the retry path yet. */
   STUCK_REASON_LEASE_EXPIRED = 1,
-  /** STUCK_REASON_NO_HEARTBEAT - RUNNING without a heartbeat for longer than the threshold. */
+  /** STUCK_REASON_NO_HEARTBEAT - RUNNING with a live lease but no heartbeat for longer than the threshold. */
   STUCK_REASON_NO_HEARTBEAT = 2,
-  /** STUCK_REASON_RETRY_LOOP - Retrying again and again. */
+  /** STUCK_REASON_RETRY_LOOP - RETRYING after `retry_loop_attempts` or more failed attempts. */
   STUCK_REASON_RETRY_LOOP = 3,
-  /** STUCK_REASON_TOOL_CALL_IN_DOUBT - An in-doubt tool call awaits a human decision. */
+  /** STUCK_REASON_TOOL_CALL_IN_DOUBT - PARKED on an in-doubt tool call that awaits a person's decision (ResolveInDoubt). */
   STUCK_REASON_TOOL_CALL_IN_DOUBT = 4,
-  /** STUCK_REASON_WAIT_OVERDUE - Parked past its wait deadline. */
+  /** STUCK_REASON_WAIT_OVERDUE - PARKED on a signal wait whose deadline has passed without the sweeper resuming it. */
   STUCK_REASON_WAIT_OVERDUE = 5,
   UNRECOGNIZED = -1,
 }
@@ -409,6 +409,12 @@ export interface AcquireJobResponse {
   history: Event[];
   /** Recorded tool calls of the job, for replay. */
   toolCalls: ToolCall[];
+  /**
+   * The W3C `traceparent` of the call that created the job (the server's CreateJob span when
+   * it traces, else the creator's own header); empty when unknown. The SDK starts the
+   * attempt's span as its child, so one trace shows client → server → worker → tool.
+   */
+  traceParent: string;
 }
 
 /** Request of Heartbeat. */
@@ -541,7 +547,7 @@ export interface ReleaseJobResponse {
 
 /** Request of GetSummary. */
 export interface GetSummaryRequest {
-  /** Window for the failure rate; 0 means 1h. */
+  /** Window for the failure rate; 0 means 1h. At most 30 days. */
   window?: Duration | undefined;
 }
 
@@ -557,20 +563,61 @@ export interface QueueStateCount {
 
 /** Response of GetSummary. */
 export interface GetSummaryResponse {
-  /** Counts by queue and state. */
+  /** Counts by queue and state (only non-zero counts, ordered by queue then state). */
   counts: QueueStateCount[];
-  /** Age of the oldest runnable job. */
+  /**
+   * How long the longest-waiting runnable job has been runnable (now − its next_run_at);
+   * unset when nothing is runnable.
+   */
   oldestPendingAge?:
     | Duration
     | undefined;
-  /** Jobs runnable now. */
+  /** Jobs runnable now: PENDING or RETRYING with next_run_at ≤ now. */
   runnableBacklog: bigint;
-  /** Workers holding a live lease. */
+  /** Distinct lease owners of live leases (RUNNING with lease_expires_at > now). */
   activeWorkers: number;
-  /** Failed ÷ finished jobs over the window. */
+  /**
+   * failed ÷ (completed + failed + cancelled) among jobs finished within the window; 0 when
+   * none finished.
+   */
   failureRate: number;
   /** Parked jobs. */
   parked: bigint;
+  /**
+   * Parked jobs with what they wait for, nearest deadline first (waits without a deadline
+   * last, oldest first); at most 50. `parked` tells whether the list was cut.
+   */
+  parkedWaits: ParkedWait[];
+  /** The failure-rate window used. */
+  window?:
+    | Duration
+    | undefined;
+  /** Jobs that finished COMPLETED within the window. */
+  completedInWindow: bigint;
+  /** Jobs that finished FAILED within the window. */
+  failedInWindow: bigint;
+  /** Jobs that finished CANCELLED within the window. */
+  cancelledInWindow: bigint;
+  /** The database time the summary was taken at (ages and the window are measured from it). */
+  asOf?: Timestamp | undefined;
+}
+
+/** A parked job and what it waits for. */
+export interface ParkedWait {
+  /** The job id. */
+  jobId: string;
+  /** The job's queue. */
+  queue: string;
+  /** The signal it waits for (empty when it waits for a decision on a tool call). */
+  signalName: string;
+  /** The in-doubt tool call awaiting a decision (empty for a signal wait). */
+  toolCallKey: string;
+  /** When the wait times out; unset for a wait without a deadline. */
+  deadline?:
+    | Timestamp
+    | undefined;
+  /** When the job was parked. */
+  parkedAt?: Timestamp | undefined;
 }
 
 /** A job that needs attention. */
@@ -587,18 +634,22 @@ export interface StuckJob {
     | undefined;
   /** A human-readable explanation. */
   detail: string;
+  /** When the condition began: `stuck_for` is measured from it (see docs/operations.md). */
+  stuckSince?: Timestamp | undefined;
 }
 
 /** Request of ListStuckJobs. */
 export interface ListStuckJobsRequest {
-  /** Heartbeat silence that counts as stuck; 0 means 2m. */
+  /** Heartbeat silence that counts as stuck; 0 means 2m. At most 7 days. */
   heartbeatThreshold?:
     | Duration
     | undefined;
   /** 1..500; 0 means 50. */
   pageSize: number;
-  /** Token from a previous call. */
+  /** Token from a previous call made with the same thresholds. */
   pageToken: string;
+  /** A RETRYING job counts as a retry loop once this many attempts have failed; 0 means 3. */
+  retryLoopAttempts: number;
 }
 
 /** Response of ListStuckJobs. */
@@ -2953,7 +3004,7 @@ export const AcquireJobRequest: MessageFns<AcquireJobRequest> = {
 };
 
 function createBaseAcquireJobResponse(): AcquireJobResponse {
-  return { lease: undefined, job: undefined, history: [], toolCalls: [] };
+  return { lease: undefined, job: undefined, history: [], toolCalls: [], traceParent: "" };
 }
 
 export const AcquireJobResponse: MessageFns<AcquireJobResponse> = {
@@ -2969,6 +3020,9 @@ export const AcquireJobResponse: MessageFns<AcquireJobResponse> = {
     }
     for (const v of message.toolCalls) {
       ToolCall.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.traceParent !== "") {
+      writer.uint32(42).string(message.traceParent);
     }
     return writer;
   },
@@ -3018,6 +3072,14 @@ export const AcquireJobResponse: MessageFns<AcquireJobResponse> = {
             message.toolCalls.push(ToolCall.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.traceParent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3040,6 +3102,11 @@ export const AcquireJobResponse: MessageFns<AcquireJobResponse> = {
         : globalThis.Array.isArray(object?.tool_calls)
         ? object.tool_calls.map((e: any) => ToolCall.fromJSON(e))
         : [],
+      traceParent: isSet(object.traceParent)
+        ? globalThis.String(object.traceParent)
+        : isSet(object.trace_parent)
+        ? globalThis.String(object.trace_parent)
+        : "",
     };
   },
 
@@ -3057,6 +3124,9 @@ export const AcquireJobResponse: MessageFns<AcquireJobResponse> = {
     if (message.toolCalls?.length) {
       obj.toolCalls = message.toolCalls.map((e) => ToolCall.toJSON(e));
     }
+    if (message.traceParent !== "") {
+      obj.traceParent = message.traceParent;
+    }
     return obj;
   },
 
@@ -3069,6 +3139,7 @@ export const AcquireJobResponse: MessageFns<AcquireJobResponse> = {
     message.job = (object.job !== undefined && object.job !== null) ? Job.fromPartial(object.job) : undefined;
     message.history = object.history?.map((e) => Event.fromPartial(e)) || [];
     message.toolCalls = object.toolCalls?.map((e) => ToolCall.fromPartial(e)) || [];
+    message.traceParent = object.traceParent ?? "";
     return message;
   },
 };
@@ -4533,7 +4604,20 @@ export const QueueStateCount: MessageFns<QueueStateCount> = {
 };
 
 function createBaseGetSummaryResponse(): GetSummaryResponse {
-  return { counts: [], oldestPendingAge: undefined, runnableBacklog: 0n, activeWorkers: 0, failureRate: 0, parked: 0n };
+  return {
+    counts: [],
+    oldestPendingAge: undefined,
+    runnableBacklog: 0n,
+    activeWorkers: 0,
+    failureRate: 0,
+    parked: 0n,
+    parkedWaits: [],
+    window: undefined,
+    completedInWindow: 0n,
+    failedInWindow: 0n,
+    cancelledInWindow: 0n,
+    asOf: undefined,
+  };
 }
 
 export const GetSummaryResponse: MessageFns<GetSummaryResponse> = {
@@ -4561,6 +4645,33 @@ export const GetSummaryResponse: MessageFns<GetSummaryResponse> = {
         throw new globalThis.Error("value provided for field message.parked of type uint64 too large");
       }
       writer.uint32(48).uint64(message.parked);
+    }
+    for (const v of message.parkedWaits) {
+      ParkedWait.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.window !== undefined) {
+      Duration.encode(message.window, writer.uint32(66).fork()).join();
+    }
+    if (message.completedInWindow !== 0n) {
+      if (BigInt.asUintN(64, message.completedInWindow) !== message.completedInWindow) {
+        throw new globalThis.Error("value provided for field message.completedInWindow of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.completedInWindow);
+    }
+    if (message.failedInWindow !== 0n) {
+      if (BigInt.asUintN(64, message.failedInWindow) !== message.failedInWindow) {
+        throw new globalThis.Error("value provided for field message.failedInWindow of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.failedInWindow);
+    }
+    if (message.cancelledInWindow !== 0n) {
+      if (BigInt.asUintN(64, message.cancelledInWindow) !== message.cancelledInWindow) {
+        throw new globalThis.Error("value provided for field message.cancelledInWindow of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.cancelledInWindow);
+    }
+    if (message.asOf !== undefined) {
+      Timestamp.encode(message.asOf, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -4626,6 +4737,54 @@ export const GetSummaryResponse: MessageFns<GetSummaryResponse> = {
             message.parked = reader.uint64() as bigint;
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.parkedWaits.push(ParkedWait.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.window = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.completedInWindow = reader.uint64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.failedInWindow = reader.uint64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cancelledInWindow = reader.uint64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.asOf = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4664,6 +4823,32 @@ export const GetSummaryResponse: MessageFns<GetSummaryResponse> = {
         ? globalThis.Number(object.failure_rate)
         : 0,
       parked: isSet(object.parked) ? BigInt(object.parked) : 0n,
+      parkedWaits: globalThis.Array.isArray(object?.parkedWaits)
+        ? object.parkedWaits.map((e: any) => ParkedWait.fromJSON(e))
+        : globalThis.Array.isArray(object?.parked_waits)
+        ? object.parked_waits.map((e: any) => ParkedWait.fromJSON(e))
+        : [],
+      window: isSet(object.window) ? Duration.fromJSON(object.window) : undefined,
+      completedInWindow: isSet(object.completedInWindow)
+        ? BigInt(object.completedInWindow)
+        : isSet(object.completed_in_window)
+        ? BigInt(object.completed_in_window)
+        : 0n,
+      failedInWindow: isSet(object.failedInWindow)
+        ? BigInt(object.failedInWindow)
+        : isSet(object.failed_in_window)
+        ? BigInt(object.failed_in_window)
+        : 0n,
+      cancelledInWindow: isSet(object.cancelledInWindow)
+        ? BigInt(object.cancelledInWindow)
+        : isSet(object.cancelled_in_window)
+        ? BigInt(object.cancelled_in_window)
+        : 0n,
+      asOf: isSet(object.asOf)
+        ? fromJsonTimestamp(object.asOf)
+        : isSet(object.as_of)
+        ? fromJsonTimestamp(object.as_of)
+        : undefined,
     };
   },
 
@@ -4687,6 +4872,24 @@ export const GetSummaryResponse: MessageFns<GetSummaryResponse> = {
     if (message.parked !== 0n) {
       obj.parked = message.parked.toString();
     }
+    if (message.parkedWaits?.length) {
+      obj.parkedWaits = message.parkedWaits.map((e) => ParkedWait.toJSON(e));
+    }
+    if (message.window !== undefined) {
+      obj.window = Duration.toJSON(message.window);
+    }
+    if (message.completedInWindow !== 0n) {
+      obj.completedInWindow = message.completedInWindow.toString();
+    }
+    if (message.failedInWindow !== 0n) {
+      obj.failedInWindow = message.failedInWindow.toString();
+    }
+    if (message.cancelledInWindow !== 0n) {
+      obj.cancelledInWindow = message.cancelledInWindow.toString();
+    }
+    if (message.asOf !== undefined) {
+      obj.asOf = fromTimestamp(message.asOf).toISOString();
+    }
     return obj;
   },
 
@@ -4705,12 +4908,195 @@ export const GetSummaryResponse: MessageFns<GetSummaryResponse> = {
     message.activeWorkers = object.activeWorkers ?? 0;
     message.failureRate = object.failureRate ?? 0;
     message.parked = (object.parked !== undefined && object.parked !== null) ? BigInt(object.parked) : 0n;
+    message.parkedWaits = object.parkedWaits?.map((e) => ParkedWait.fromPartial(e)) || [];
+    message.window = (object.window !== undefined && object.window !== null)
+      ? Duration.fromPartial(object.window)
+      : undefined;
+    message.completedInWindow = (object.completedInWindow !== undefined && object.completedInWindow !== null)
+      ? BigInt(object.completedInWindow)
+      : 0n;
+    message.failedInWindow = (object.failedInWindow !== undefined && object.failedInWindow !== null)
+      ? BigInt(object.failedInWindow)
+      : 0n;
+    message.cancelledInWindow = (object.cancelledInWindow !== undefined && object.cancelledInWindow !== null)
+      ? BigInt(object.cancelledInWindow)
+      : 0n;
+    message.asOf = (object.asOf !== undefined && object.asOf !== null) ? Timestamp.fromPartial(object.asOf) : undefined;
+    return message;
+  },
+};
+
+function createBaseParkedWait(): ParkedWait {
+  return { jobId: "", queue: "", signalName: "", toolCallKey: "", deadline: undefined, parkedAt: undefined };
+}
+
+export const ParkedWait: MessageFns<ParkedWait> = {
+  encode(message: ParkedWait, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.queue !== "") {
+      writer.uint32(18).string(message.queue);
+    }
+    if (message.signalName !== "") {
+      writer.uint32(26).string(message.signalName);
+    }
+    if (message.toolCallKey !== "") {
+      writer.uint32(34).string(message.toolCallKey);
+    }
+    if (message.deadline !== undefined) {
+      Timestamp.encode(message.deadline, writer.uint32(42).fork()).join();
+    }
+    if (message.parkedAt !== undefined) {
+      Timestamp.encode(message.parkedAt, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ParkedWait {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseParkedWait();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.queue = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.signalName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.toolCallKey = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deadline = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.parkedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ParkedWait {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      queue: isSet(object.queue) ? globalThis.String(object.queue) : "",
+      signalName: isSet(object.signalName)
+        ? globalThis.String(object.signalName)
+        : isSet(object.signal_name)
+        ? globalThis.String(object.signal_name)
+        : "",
+      toolCallKey: isSet(object.toolCallKey)
+        ? globalThis.String(object.toolCallKey)
+        : isSet(object.tool_call_key)
+        ? globalThis.String(object.tool_call_key)
+        : "",
+      deadline: isSet(object.deadline) ? fromJsonTimestamp(object.deadline) : undefined,
+      parkedAt: isSet(object.parkedAt)
+        ? fromJsonTimestamp(object.parkedAt)
+        : isSet(object.parked_at)
+        ? fromJsonTimestamp(object.parked_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ParkedWait): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.queue !== "") {
+      obj.queue = message.queue;
+    }
+    if (message.signalName !== "") {
+      obj.signalName = message.signalName;
+    }
+    if (message.toolCallKey !== "") {
+      obj.toolCallKey = message.toolCallKey;
+    }
+    if (message.deadline !== undefined) {
+      obj.deadline = fromTimestamp(message.deadline).toISOString();
+    }
+    if (message.parkedAt !== undefined) {
+      obj.parkedAt = fromTimestamp(message.parkedAt).toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ParkedWait>, I>>(base?: I): ParkedWait {
+    return ParkedWait.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ParkedWait>, I>>(object: I): ParkedWait {
+    const message = createBaseParkedWait();
+    message.jobId = object.jobId ?? "";
+    message.queue = object.queue ?? "";
+    message.signalName = object.signalName ?? "";
+    message.toolCallKey = object.toolCallKey ?? "";
+    message.deadline = (object.deadline !== undefined && object.deadline !== null)
+      ? Timestamp.fromPartial(object.deadline)
+      : undefined;
+    message.parkedAt = (object.parkedAt !== undefined && object.parkedAt !== null)
+      ? Timestamp.fromPartial(object.parkedAt)
+      : undefined;
     return message;
   },
 };
 
 function createBaseStuckJob(): StuckJob {
-  return { job: undefined, reason: 0, stuckFor: undefined, detail: "" };
+  return { job: undefined, reason: 0, stuckFor: undefined, detail: "", stuckSince: undefined };
 }
 
 export const StuckJob: MessageFns<StuckJob> = {
@@ -4726,6 +5112,9 @@ export const StuckJob: MessageFns<StuckJob> = {
     }
     if (message.detail !== "") {
       writer.uint32(34).string(message.detail);
+    }
+    if (message.stuckSince !== undefined) {
+      Timestamp.encode(message.stuckSince, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -4775,6 +5164,14 @@ export const StuckJob: MessageFns<StuckJob> = {
             message.detail = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.stuckSince = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4797,6 +5194,11 @@ export const StuckJob: MessageFns<StuckJob> = {
         ? Duration.fromJSON(object.stuck_for)
         : undefined,
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      stuckSince: isSet(object.stuckSince)
+        ? fromJsonTimestamp(object.stuckSince)
+        : isSet(object.stuck_since)
+        ? fromJsonTimestamp(object.stuck_since)
+        : undefined,
     };
   },
 
@@ -4814,6 +5216,9 @@ export const StuckJob: MessageFns<StuckJob> = {
     if (message.detail !== "") {
       obj.detail = message.detail;
     }
+    if (message.stuckSince !== undefined) {
+      obj.stuckSince = fromTimestamp(message.stuckSince).toISOString();
+    }
     return obj;
   },
 
@@ -4828,12 +5233,15 @@ export const StuckJob: MessageFns<StuckJob> = {
       ? Duration.fromPartial(object.stuckFor)
       : undefined;
     message.detail = object.detail ?? "";
+    message.stuckSince = (object.stuckSince !== undefined && object.stuckSince !== null)
+      ? Timestamp.fromPartial(object.stuckSince)
+      : undefined;
     return message;
   },
 };
 
 function createBaseListStuckJobsRequest(): ListStuckJobsRequest {
-  return { heartbeatThreshold: undefined, pageSize: 0, pageToken: "" };
+  return { heartbeatThreshold: undefined, pageSize: 0, pageToken: "", retryLoopAttempts: 0 };
 }
 
 export const ListStuckJobsRequest: MessageFns<ListStuckJobsRequest> = {
@@ -4846,6 +5254,9 @@ export const ListStuckJobsRequest: MessageFns<ListStuckJobsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.retryLoopAttempts !== 0) {
+      writer.uint32(32).uint32(message.retryLoopAttempts);
     }
     return writer;
   },
@@ -4887,6 +5298,14 @@ export const ListStuckJobsRequest: MessageFns<ListStuckJobsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.retryLoopAttempts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4916,6 +5335,11 @@ export const ListStuckJobsRequest: MessageFns<ListStuckJobsRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      retryLoopAttempts: isSet(object.retryLoopAttempts)
+        ? globalThis.Number(object.retryLoopAttempts)
+        : isSet(object.retry_loop_attempts)
+        ? globalThis.Number(object.retry_loop_attempts)
+        : 0,
     };
   },
 
@@ -4930,6 +5354,9 @@ export const ListStuckJobsRequest: MessageFns<ListStuckJobsRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.retryLoopAttempts !== 0) {
+      obj.retryLoopAttempts = Math.round(message.retryLoopAttempts);
+    }
     return obj;
   },
 
@@ -4943,6 +5370,7 @@ export const ListStuckJobsRequest: MessageFns<ListStuckJobsRequest> = {
       : undefined;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.retryLoopAttempts = object.retryLoopAttempts ?? 0;
     return message;
   },
 };
@@ -5508,7 +5936,7 @@ export const RuntimeServiceService = {
     responseSerialize: (value: AwaitSignalResponse): Buffer => Buffer.from(AwaitSignalResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AwaitSignalResponse => AwaitSignalResponse.decode(value),
   },
-  /** Operations: counts and health of the tenant's jobs. */
+  /** Operations: counts and health of the caller's tenant's jobs (never another tenant's). */
   getSummary: {
     path: "/aetheris.runtime.v1.RuntimeService/GetSummary" as const,
     requestStream: false as const,
@@ -5518,7 +5946,10 @@ export const RuntimeServiceService = {
     responseSerialize: (value: GetSummaryResponse): Buffer => Buffer.from(GetSummaryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetSummaryResponse => GetSummaryResponse.decode(value),
   },
-  /** Operations: jobs that need a person, each with its reason. */
+  /**
+   * Operations: the tenant's jobs that need a person, each with its reason, longest stuck first.
+   * A RUNNING job whose worker keeps heartbeating is never stuck, however long its step.
+   */
   listStuckJobs: {
     path: "/aetheris.runtime.v1.RuntimeService/ListStuckJobs" as const,
     requestStream: false as const,
@@ -5583,9 +6014,12 @@ export interface RuntimeServiceServer extends UntypedServiceImplementation {
    * job (lease released) until a matching signal or the deadline makes it runnable again.
    */
   awaitSignal: handleUnaryCall<AwaitSignalRequest, AwaitSignalResponse>;
-  /** Operations: counts and health of the tenant's jobs. */
+  /** Operations: counts and health of the caller's tenant's jobs (never another tenant's). */
   getSummary: handleUnaryCall<GetSummaryRequest, GetSummaryResponse>;
-  /** Operations: jobs that need a person, each with its reason. */
+  /**
+   * Operations: the tenant's jobs that need a person, each with its reason, longest stuck first.
+   * A RUNNING job whose worker keeps heartbeating is never stuck, however long its step.
+   */
   listStuckJobs: handleUnaryCall<ListStuckJobsRequest, ListStuckJobsResponse>;
 }
 
@@ -5853,7 +6287,7 @@ export interface RuntimeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AwaitSignalResponse) => void,
   ): ClientUnaryCall;
-  /** Operations: counts and health of the tenant's jobs. */
+  /** Operations: counts and health of the caller's tenant's jobs (never another tenant's). */
   getSummary(
     request: GetSummaryRequest,
     callback: (error: ServiceError | null, response: GetSummaryResponse) => void,
@@ -5869,7 +6303,10 @@ export interface RuntimeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetSummaryResponse) => void,
   ): ClientUnaryCall;
-  /** Operations: jobs that need a person, each with its reason. */
+  /**
+   * Operations: the tenant's jobs that need a person, each with its reason, longest stuck first.
+   * A RUNNING job whose worker keeps heartbeating is never stuck, however long its step.
+   */
   listStuckJobs(
     request: ListStuckJobsRequest,
     callback: (error: ServiceError | null, response: ListStuckJobsResponse) => void,
