@@ -8,24 +8,11 @@
  *
  * Everything runs on loopback: client and server in this process, one embedded PostgreSQL
  * cluster in a fresh temp dir. All of it is torn down on exit, on error and on Ctrl-C.
- * Writes perf/reports/<YYYY-MM-DD>-tool-call-overhead.{json,md}.
+ * Writes perf/reports/<YYYY-MM-DD>-tool-call-overhead.{json,md} (`-quick.{json,md}` in quick mode).
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  Client,
-  credentials,
-  type handleUnaryCall,
-  Metadata,
-  Server,
-  ServerCredentials,
-  type ServiceDefinition,
-} from '@grpc/grpc-js';
-import pg from 'pg';
+import type pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import {
   AcquireJobRequest,
@@ -36,14 +23,21 @@ import {
 } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { ToolCallDecision } from '../gen/ts/aetheris/runtime/v1/worker.js';
 import { type AetherisClients, connect, unary } from '../src/client/connect.js';
-import { mintApiKey, type Role } from '../src/domain/api-key.js';
-import { createLogger } from '../src/server/logger.js';
-import { type RunningServer, startServer } from '../src/server/server.js';
-import { startEmbeddedPostgres } from '../src/store/embedded-postgres.js';
-import { migrateUp } from '../src/store/migrator.js';
 import { createDatabasePool } from '../src/store/pool.js';
-import { projectRoot } from '../src/store/project-root.js';
 import { beginToolCall, completeToolCall } from '../src/store/worker-protocol.js';
+import { type CpuUse, cpuMark, cpuSince, measureBackgroundBusyShare } from './lib/cpu.js';
+import {
+  type EchoSequential,
+  echoClient,
+  echoOnce,
+  echoSequential as measureEchoSequential,
+  startEchoServer,
+} from './lib/echo.js';
+import { onTeardown, progress, runBenchmark, sequential } from './lib/lifecycle.js';
+import { type MachineInfo, machineInfo, type Revision, revision } from './lib/machine.js';
+import { f, machineSection, revisionLine, table, writeReportFiles } from './lib/report.js';
+import { startStack } from './lib/stack.js';
+import { median, ratio, round3, type Stats, summarize } from './lib/stats.js';
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
@@ -112,191 +106,6 @@ function paramsFor(quick: boolean): Params {
         phaseBudgetSeconds: 60,
         watchdogSeconds: 300,
       };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Statistics
-
-/** Latency summary in milliseconds. */
-interface Stats {
-  n: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  mean: number;
-  min: number;
-  max: number;
-}
-
-const round3 = (value: number): number => Math.round(value * 1000) / 1000;
-
-/** Nearest-rank percentile of sorted samples. */
-function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
-
-function summarize(samples: readonly number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const sum = sorted.reduce((acc, value) => acc + value, 0);
-  return {
-    n: sorted.length,
-    p50: round3(percentile(sorted, 0.5)),
-    p90: round3(percentile(sorted, 0.9)),
-    p99: round3(percentile(sorted, 0.99)),
-    mean: round3(sorted.length ? sum / sorted.length : Number.NaN),
-    min: round3(sorted[0] ?? Number.NaN),
-    max: round3(sorted[sorted.length - 1] ?? Number.NaN),
-  };
-}
-
-const median = (samples: readonly number[]): number => summarize(samples).p50;
-
-/** CPU spent during a phase: by this Node process (client + server) and by the whole machine. */
-interface CpuUse {
-  /** µs of user+system CPU of this process per operation. */
-  nodeUsPerOp: number;
-  /** µs of busy CPU of the whole machine (all cores, incl. PostgreSQL) per operation. */
-  machineUsPerOp: number;
-  /** Busy share of all cores during the phase, 0..1. */
-  machineBusyShare: number;
-}
-
-interface CpuMark {
-  process: NodeJS.CpuUsage;
-  busyMs: number;
-  totalMs: number;
-}
-
-function cpuMark(): CpuMark {
-  let busyMs = 0;
-  let totalMs = 0;
-  for (const cpu of os.cpus()) {
-    const { user, nice, sys, idle, irq } = cpu.times;
-    busyMs += user + nice + sys + irq;
-    totalMs += user + nice + sys + idle + irq;
-  }
-  return { process: process.cpuUsage(), busyMs, totalMs };
-}
-
-function cpuSince(mark: CpuMark, ops: number): CpuUse {
-  const now = cpuMark();
-  const node = process.cpuUsage(mark.process);
-  const busyMs = now.busyMs - mark.busyMs;
-  const totalMs = now.totalMs - mark.totalMs;
-  const perOp = (us: number): number => Math.round((ops ? us / ops : Number.NaN) * 10) / 10;
-  return {
-    nodeUsPerOp: perOp(node.user + node.system),
-    machineUsPerOp: perOp(busyMs * 1000),
-    machineBusyShare: Math.round((totalMs ? busyMs / totalMs : Number.NaN) * 1000) / 1000,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lifecycle: everything started registers its teardown; it runs once, in reverse, even on error.
-
-const teardowns: { name: string; run: () => Promise<void> }[] = [];
-let tearingDown: Promise<void> | undefined;
-
-function onTeardown(name: string, run: () => Promise<void> | void): void {
-  teardowns.push({ name, run: async () => run() });
-}
-
-function teardown(): Promise<void> {
-  tearingDown ??= (async () => {
-    for (const step of teardowns.reverse()) {
-      try {
-        await step.run();
-      } catch (error) {
-        process.stderr.write(`teardown of ${step.name} failed: ${(error as Error).message}\n`);
-      }
-    }
-  })();
-  return tearingDown;
-}
-
-const progress = (message: string): void => {
-  process.stderr.write(`[perf] ${message}\n`);
-};
-
-// ---------------------------------------------------------------------------------------------
-// Setup
-
-async function createKey(databaseUrl: string, tenant: string, role: Role): Promise<string> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const key = mintApiKey();
-    await client.query('insert into aetheris.tenants (tenant_id) values ($1) on conflict do nothing', [tenant]);
-    await client.query(
-      'insert into aetheris.api_keys (tenant_id, key_id, name, role, secret_hash) values ($1, $2, $3, $4, $5)',
-      [tenant, key.keyId, `perf-${role}`, role, key.secretHash],
-    );
-    return key.token;
-  } finally {
-    await client.end();
-  }
-}
-
-async function connectPg(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {}); // a dying cluster at teardown is not news
-  await client.connect();
-  onTeardown('pg client', () => client.end());
-  return client;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reference 1: a bare grpc-js echo server (identity Buffer serializers, no proto)
-
-const identity = (value: Buffer): Buffer => value;
-const ECHO_PATH = '/aetheris.perf.Echo/Echo';
-const echoDefinition: ServiceDefinition = {
-  echo: {
-    path: ECHO_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-};
-const echoHandler: handleUnaryCall<Buffer, Buffer> = (call, callback) => callback(null, call.request);
-
-async function startEchoServer(): Promise<string> {
-  const server = new Server();
-  server.addService(echoDefinition, { echo: echoHandler });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
-  });
-  onTeardown('echo server', () => server.forceShutdown());
-  return `127.0.0.1:${port}`;
-}
-
-function echoClient(address: string): Client {
-  const client = new Client(address, credentials.createInsecure(), {
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-  });
-  onTeardown('echo client', () => client.close());
-  return client;
-}
-
-function echoOnce(client: Client, payload: Buffer, authorization: string): Promise<void> {
-  // Same metadata shape as a real call (a bearer key), so the bytes on the wire are comparable.
-  const metadata = new Metadata();
-  metadata.set('authorization', authorization);
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(ECHO_PATH, identity, identity, payload, metadata, {}, (error, response) => {
-      if (error) reject(error);
-      else if (response?.length !== payload.length) reject(new Error('echo returned a different payload'));
-      else resolve();
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,20 +244,6 @@ function summarizePairs(timings: readonly PairTiming[]): PairStats {
   };
 }
 
-/** Runs `op(1..n)` one after another, stopping early past `budgetMs`. */
-async function sequential<T>(n: number, budgetMs: number, op: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  const deadline = performance.now() + budgetMs;
-  for (let i = 1; i <= n; i++) {
-    if (performance.now() > deadline) {
-      progress(`  phase budget of ${budgetMs / 1000} s spent after ${results.length} of ${n}`);
-      break;
-    }
-    results.push(await op(i));
-  }
-  return results;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The run
 
@@ -457,21 +252,11 @@ interface Report {
   date: string;
   command: string;
   /** The commit measured, and the paths of the server's code that differed from it. */
-  revision: { commit: string; uncommitted: string[] };
-  machine: {
-    cpuModel: string;
-    cpuCount: number;
-    totalMemoryGiB: number;
-    node: string;
-    platform: string;
-    postgres: string;
-    postgresSettings: Record<string, string>;
-    /** Busy share of all cores over 1 s before the run started: load from other processes. */
-    backgroundBusyShare: number;
-  };
+  revision: Revision;
+  machine: MachineInfo;
   parameters: Params;
   echo: {
-    sequential: Stats & { callsPerSecond: number; cpu: CpuUse };
+    sequential: EchoSequential;
     concurrent: { workers: number; seconds: number; calls: number; callsPerSecond: number; latency: Stats };
   };
   insert: Stats & { commitsPerSecond: number; cpu: CpuUse };
@@ -516,61 +301,11 @@ interface Report {
 async function run(params: Params): Promise<Report> {
   const started = performance.now();
   // Other processes on a shared machine are the main source of noise: measure before we start.
-  const idleMark = cpuMark();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const backgroundBusyShare = cpuSince(idleMark, 1).machineBusyShare;
-  if (backgroundBusyShare > 0.1) {
-    progress(
-      `warning: the machine is ${Math.round(backgroundBusyShare * 100)}% busy before the run; figures will be noisy`,
-    );
-  }
+  const backgroundBusyShare = await measureBackgroundBusyShare();
 
-  // 1. PostgreSQL in a fresh temp dir, fsync on (the default), a migrated database, two keys.
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'aetheris-perf-'));
-  onTeardown('temp dir', () => fs.rm(root, { recursive: true, force: true }));
-  // mkdtemp makes 0700 dirs; as root, postgres runs as `postgres` and must traverse it.
-  await fs.chmod(root, 0o755);
-  progress(`starting PostgreSQL in ${root}`);
-  const cluster = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg') });
-  onTeardown('PostgreSQL', async () => {
-    await cluster.stop();
-    // As root the cluster may live elsewhere (relocated); remove it too.
-    if (!cluster.dataDir.startsWith(root)) await fs.rm(cluster.dataDir, { recursive: true, force: true });
-  });
-  const admin = await connectPg(cluster.connectionString);
-  await admin.query('create database aetheris_perf');
-  const databaseUrl = cluster.urlFor('aetheris_perf');
-  await migrateUp(databaseUrl);
-  const workerKey = await createKey(databaseUrl, 'perf', 'worker');
-  const operatorKey = await createKey(databaseUrl, 'perf', 'operator');
-  const workerActor = `key:${workerKey.split('_')[1] ?? ''}`;
-
-  const db = await connectPg(databaseUrl);
-  const version = (await db.query<{ version: string }>('select version()')).rows[0]?.version ?? 'unknown';
-  const settingRows = await db.query<{ name: string; setting: string }>(
-    `select name, setting from pg_settings
-      where name in ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers',
-                     'max_connections', 'wal_level')
-      order by name`,
-  );
-  const postgresSettings = Object.fromEntries(settingRows.rows.map((row) => [row.name, row.setting]));
-  if (postgresSettings.fsync !== 'on')
-    throw new Error(`fsync is ${postgresSettings.fsync}; this benchmark needs it on`);
-
-  // 2. The server, in-process.
-  const server: RunningServer = await startServer({
-    databaseUrl,
-    host: '127.0.0.1',
-    port: 0,
-    logger: createLogger('warn'),
-    shutdownGraceMs: 2000,
-  });
-  onTeardown('server', () => server.shutdown());
-  const ops = connect({ address: server.address, apiKey: operatorKey });
-  onTeardown('operator client', () => ops.close());
-  const worker = connect({ address: server.address, apiKey: workerKey });
-  onTeardown('worker client', () => worker.close());
-  progress(`server on ${server.address}, PostgreSQL ${version.split(' ').slice(0, 2).join(' ')}`);
+  // 1-2. PostgreSQL (fsync on), a migrated database, two keys; the server, in-process.
+  const { db, databaseUrl, postgresVersion, postgresSettings, server, workerKey, workerActor, ops, worker } =
+    await startStack();
 
   const budgetMs = params.phaseBudgetSeconds * 1000;
 
@@ -580,27 +315,17 @@ async function run(params: Params): Promise<Report> {
   const payload = randomBytes(params.echoPayloadBytes);
   const authorization = `Bearer ${workerKey}`;
   progress(`echo: ${params.warmup} warm-up + ${params.echoCalls} sequential calls`);
-  await sequential(params.warmup, budgetMs, () => echoOnce(echo, payload, authorization));
-  let mark = cpuMark();
-  let phaseStart = performance.now();
-  const echoSamples = await sequential(params.echoCalls, budgetMs, async () => {
-    const t0 = performance.now();
-    await echoOnce(echo, payload, authorization);
-    return performance.now() - t0;
+  const echoSequential = await measureEchoSequential(echo, payload, authorization, {
+    warmup: params.warmup,
+    calls: params.echoCalls,
+    budgetMs,
   });
-  const echoWall = performance.now() - phaseStart;
-  const echoCpu = cpuSince(mark, echoSamples.length);
-  const echoSequential = {
-    ...summarize(echoSamples),
-    callsPerSecond: Math.round((echoSamples.length / echoWall) * 1000),
-    cpu: echoCpu,
-  };
 
   progress(`echo: ${params.concurrency} concurrent clients for ${params.concurrentEchoSeconds} s`);
   const echoClients = Array.from({ length: params.concurrency }, () => echoClient(echoAddress));
   await Promise.all(echoClients.map((client) => echoOnce(client, payload, authorization)));
   const echoConcurrentSamples: number[] = [];
-  phaseStart = performance.now();
+  let phaseStart = performance.now();
   const echoDeadline = phaseStart + params.concurrentEchoSeconds * 1000;
   await Promise.all(
     echoClients.map(async (client) => {
@@ -632,7 +357,7 @@ async function run(params: Params): Promise<Report> {
       `{"i":${i}}`,
     ]);
   await sequential(params.warmup, budgetMs, insertOnce);
-  mark = cpuMark();
+  let mark = cpuMark();
   phaseStart = performance.now();
   const insertSamples = await sequential(params.inserts, budgetMs, async (i) => {
     const t0 = performance.now();
@@ -763,7 +488,6 @@ async function run(params: Params): Promise<Report> {
     rawPgPlpgsqlDiscardAll: summarizePairs(rawPgDiscard),
     slonikStore: summarizePairs(store),
   };
-  const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
   const pairP50 = toolCall.pair.p50;
   const ratios = {
     pairP50OverEchoP50: ratio(pairP50, echoSequential.p50),
@@ -782,23 +506,13 @@ async function run(params: Params): Promise<Report> {
     discardAllWouldAdd: round3(breakdown.rawPgPlpgsqlDiscardAll.pair.p50 - breakdown.rawPgPlpgsql.pair.p50),
   };
 
-  const cpus = os.cpus();
   progress(`done in ${Math.round(performance.now() - started) / 1000} s`);
   return {
     benchmark: 'tool-call-overhead',
     date: new Date().toISOString(),
     command: `npm run perf:tool-call${params.mode === 'quick' ? ' -- --quick' : ''}`,
     revision: revision(),
-    machine: {
-      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-      cpuCount: cpus.length,
-      totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-      node: process.version,
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      postgres: version,
-      postgresSettings,
-      backgroundBusyShare,
-    },
+    machine: machineInfo(postgresVersion, postgresSettings, backgroundBusyShare),
     parameters: params,
     echo: { sequential: echoSequential, concurrent: echoConcurrent },
     insert,
@@ -808,37 +522,6 @@ async function run(params: Params): Promise<Report> {
     ratios,
     attribution,
   };
-}
-
-/** Best effort: `unknown` outside a git checkout. */
-function revision(): Report['revision'] {
-  const git = (...args: string[]): string =>
-    execFileSync('git', ['-C', projectRoot(), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  try {
-    const uncommitted = git('status', '--porcelain', '--', 'src', 'gen', 'migrations', 'proto')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => line.slice(3));
-    return { commit: git('rev-parse', 'HEAD').trim(), uncommitted };
-  } catch {
-    return { commit: 'unknown', uncommitted: [] };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Output
-
-const f = (ms: number): string => (Number.isNaN(ms) ? 'n/a' : ms < 10 ? ms.toFixed(3) : ms.toFixed(1));
-
-function table(headers: string[], rows: string[][]): string[] {
-  const widths = headers.map((header, c) => Math.max(header.length, ...rows.map((row) => (row[c] ?? '').length)));
-  const line = (cells: string[]): string =>
-    `| ${cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join(' | ')} |`;
-  return [
-    line(headers),
-    `|${widths.map((w, c) => (c === 0 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w)}:`)).join('|')}|`,
-    ...rows.map(line),
-  ];
 }
 
 function latencyRows(report: Report): string[][] {
@@ -904,22 +587,9 @@ function markdown(report: Report): string {
     'client, the server and PostgreSQL all compete for the same cores, and a GC pause or a checkpoint lands in',
     'the tail). Re-run before drawing conclusions from differences under ~10%.',
     '',
-    `Code: commit \`${report.revision.commit.slice(0, 12)}\`` +
-      (report.revision.uncommitted.length
-        ? ` plus uncommitted changes to ${report.revision.uncommitted.map((file) => `\`${file}\``).join(', ')}.`
-        : ' (server code unmodified).'),
+    revisionLine(report.revision),
     '',
-    '## Machine',
-    '',
-    `- CPU: ${machine.cpuModel} × ${machine.cpuCount}`,
-    `- Memory: ${machine.totalMemoryGiB} GiB`,
-    `- Node ${machine.node}, ${machine.platform}`,
-    `- ${machine.postgres}`,
-    `- Background load before the run: ${Math.round(machine.backgroundBusyShare * 100)}% of all cores busy` +
-      (machine.backgroundBusyShare > 0.1 ? ' (**noisy run**: other processes were using the cores)' : ''),
-    `- PostgreSQL settings: ${Object.entries(machine.postgresSettings)
-      .map(([name, value]) => `${name}=${value}`)
-      .join(', ')}`,
+    ...machineSection(machine),
     '',
     '## Parameters',
     '',
@@ -1035,52 +705,17 @@ function markdown(report: Report): string {
   ].join('\n');
 }
 
-async function writeReports(report: Report): Promise<string[]> {
-  const dir = path.join(projectRoot(), 'perf', 'reports');
-  await fs.mkdir(dir, { recursive: true });
-  const base = path.join(dir, `${report.date.slice(0, 10)}-tool-call-overhead`);
-  await fs.writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  await fs.writeFile(`${base}.md`, markdown(report));
-  return [`${base}.json`, `${base}.md`];
+function writeReports(report: Report): Promise<string[]> {
+  return writeReportFiles('tool-call-overhead', report.date, report.parameters.mode, report, markdown(report));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Main
 
-async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((arg) => arg !== '--quick');
-  if (unknown.length) {
-    process.stderr.write(`usage: tool-call-overhead [--quick]  (unknown: ${unknown.join(' ')})\n`);
-    return 2;
-  }
-  const params = paramsFor(args.includes('--quick'));
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`[perf] watchdog: still running after ${params.watchdogSeconds} s, aborting\n`);
-    void teardown().finally(() => process.exit(3));
-  }, params.watchdogSeconds * 1000);
-  watchdog.unref();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`[perf] ${signal}: cleaning up\n`);
-      void teardown().finally(() => process.exit(130));
-    });
-  }
-  try {
-    const report = await run(params);
-    await teardown();
-    process.stdout.write(`${consoleTable(report)}\n`);
-    for (const file of await writeReports(report))
-      process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
-    return 0;
-  } catch (error) {
-    // Once teardown has begun (signal, watchdog), the run's own failure is only its echo.
-    if (!tearingDown) process.stderr.write(`[perf] failed: ${(error as Error).stack ?? String(error)}\n`);
-    await teardown();
-    return 1;
-  } finally {
-    clearTimeout(watchdog);
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runBenchmark({
+  name: 'tool-call-overhead',
+  params: paramsFor,
+  run,
+  summary: consoleTable,
+  write: writeReports,
+});
