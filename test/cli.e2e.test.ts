@@ -2,23 +2,14 @@
  * The built CLI (`node bin/aetheris.js`) as a user runs it, against a real in-process server on a
  * fresh database. Needs `npm run build` first (`npm test` does it).
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, cliEnv, finish, ROOT, spawnCli } from './helpers/cli.js';
 import { createKey, startTestEnv, type TestEnv } from './helpers/harness.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'aetheris.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface RunOptions {
   /** Bearer token; `null` runs without AETHERIS_API_KEY. Default: the admin token. */
@@ -32,40 +23,21 @@ let adminToken: string;
 let emptyDataDir: string;
 
 function childEnv(options: RunOptions): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('AETHERIS_') && name !== 'DATABASE_URL'),
-  );
   const apiKey = options.apiKey === undefined ? adminToken : options.apiKey;
-  return {
-    ...base,
+  return cliEnv({
     AETHERIS_ADDRESS: env.server.address,
     AETHERIS_DATA_DIR: emptyDataDir,
-    ...(apiKey === null ? {} : { AETHERIS_API_KEY: apiKey }),
+    AETHERIS_API_KEY: apiKey ?? undefined,
     ...options.env,
-  };
+  });
 }
 
-function spawnCli(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(options) });
-}
-
-function finish(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cliChild(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
+  return spawnCli(args, childEnv(options));
 }
 
 function cli(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  return finish(spawnCli(args, options));
+  return finish(cliChild(args, options));
 }
 
 /** Runs a command that must succeed and returns its stdout (stderr may hold hints such as a page token). */
@@ -254,7 +226,7 @@ describe.concurrent('aetheris CLI', () => {
 
   it('events tail follows a job until another invocation cancels it, then exits 0', async () => {
     const job = await createJob('cli-tail');
-    const tail = spawnCli(['events', 'tail', job.id]);
+    const tail = cliChild(['events', 'tail', job.id]);
     const done = finish(tail);
     // Cancel only once the tail has replayed the history, i.e. it is attached and following.
     await new Promise<void>((resolve, reject) => {
@@ -276,7 +248,7 @@ describe.concurrent('aetheris CLI', () => {
     await ok(['events', 'append', job.id, 'cli.subscribe.probe', '--payload', '[1, "two"]']);
     // Follow mode: an event committed behind a still-open older transaction is delivered once
     // that transaction ends, whereas --no-follow would stop at the horizon without it.
-    const subscribe = spawnCli(['events', 'subscribe', '--type', 'cli.subscribe.*', '--checkpoints']);
+    const subscribe = cliChild(['events', 'subscribe', '--type', 'cli.subscribe.*', '--checkpoints']);
     const done = finish(subscribe);
     let seen = '';
     await new Promise<void>((resolve, reject) => {

@@ -4,12 +4,11 @@
  * The background sweeper is slowed to once an hour, so an expired lease or an overdue wait stays
  * where it is, as it would with a stalled sweeper; tests run `sweepOnce()` when they need one.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState, type RetryPolicy } from '../gen/ts/aetheris/runtime/v1/job.js';
@@ -33,11 +32,9 @@ import { ToolCallDecision } from '../gen/ts/aetheris/runtime/v1/worker.js';
 import type { Duration } from '../gen/ts/google/protobuf/duration.js';
 import type { Timestamp } from '../gen/ts/google/protobuf/timestamp.js';
 import { type AetherisClients, unary } from '../src/client/connect.js';
+import { type CliResult, cliEnv, finish, spawnCli } from './helpers/cli.js';
 import { expectGrpcError } from './helpers/grpc-assert.js';
 import { createKey, query, startTestEnv, type TestEnv } from './helpers/harness.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'aetheris.js');
 
 let env: TestEnv;
 
@@ -557,31 +554,14 @@ describe('aetheris monitor', () => {
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
-  function spawnCli(args: string[]): ChildProcessWithoutNullStreams {
-    const base = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith('AETHERIS_') && name !== 'DATABASE_URL'),
+  function monitorChild(args: string[]): ChildProcessWithoutNullStreams {
+    return spawnCli(
+      args,
+      cliEnv({ AETHERIS_ADDRESS: env.server.address, AETHERIS_API_KEY: token, AETHERIS_DATA_DIR: dataDir }),
     );
-    return spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...base, AETHERIS_ADDRESS: env.server.address, AETHERIS_API_KEY: token, AETHERIS_DATA_DIR: dataDir },
-    });
   }
 
-  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawnCli(args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const run = (args: string[]): Promise<CliResult> => finish(monitorChild(args));
 
   interface MonitorJson {
     summary: {
@@ -623,7 +603,7 @@ describe('aetheris monitor', () => {
   });
 
   it('--watch refreshes until Ctrl-C and exits 0', async () => {
-    const child = spawnCli(['monitor', '--watch', '--json', '--interval', '150']);
+    const child = monitorChild(['monitor', '--watch', '--json', '--interval', '150']);
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
@@ -637,7 +617,7 @@ describe('aetheris monitor', () => {
     expect(lines.length).toBeGreaterThanOrEqual(3);
     for (const line of lines) expect((JSON.parse(line) as MonitorJson).summary.activeWorkers).toBe(1);
 
-    const screen = spawnCli(['monitor', '--watch', '--interval', '150']);
+    const screen = monitorChild(['monitor', '--watch', '--interval', '150']);
     let text = '';
     screen.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       text += chunk;

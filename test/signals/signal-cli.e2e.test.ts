@@ -1,15 +1,10 @@
-/**
- * `aetheris signal send|list|resolve` through the built CLI (`node bin/aetheris.js`) against a
- * real in-process server. Needs `npm run build` first (`npm test` does it).
- */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import type { AetherisClients } from '../../src/client/connect.js';
+import { type CliResult, cliEnv, finish, ROOT, spawnCli } from '../helpers/cli.js';
 import { createKey, startTestEnv, type TestEnv } from '../helpers/harness.js';
 import {
   createJob,
@@ -19,15 +14,6 @@ import {
   waitForState,
 } from '../worker/worker-helpers.js';
 import { keyIdOf } from './signal-helpers.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.join(ROOT, 'bin', 'aetheris.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let env: TestEnv;
 let operator: AetherisClients;
@@ -44,23 +30,7 @@ beforeAll(async () => {
 afterAll(() => env?.close());
 
 function cli(args: string[]): Promise<CliResult> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AETHERIS_')));
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { ...base, AETHERIS_ADDRESS: env.server.address, AETHERIS_API_KEY: operatorToken },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return finish(spawnCli(args, cliEnv({ AETHERIS_ADDRESS: env.server.address, AETHERIS_API_KEY: operatorToken })));
 }
 
 async function okJson<T>(args: string[]): Promise<T> {
