@@ -1,0 +1,1 @@
+"""Aetheris client helpers (filled in by the client work)."""
