@@ -7,9 +7,9 @@ import {
   type StreamEventsResponse,
 } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, messages, unary } from '../src/client/connect.js';
+import { chainedEvent } from '../src/client/verify-chain.js';
 import { verifyChain } from '../src/domain/hash-chain.js';
 import { newId } from '../src/domain/ids.js';
-import { usFromTimestamp } from '../src/services/mappers.js';
 import { expectGrpcError } from './helpers/grpc-assert.js';
 import { query, startTestEnv, type TestEnv } from './helpers/harness.js';
 
@@ -55,21 +55,7 @@ async function readAll(jobId: string): Promise<Event[]> {
   }
 }
 
-function chainInput(event: Event) {
-  return {
-    tenant: 'acme',
-    jobId: event.jobId,
-    eventId: event.eventId,
-    seq: event.seq,
-    type: event.type,
-    actor: event.actor,
-    recordedAtUs: usFromTimestamp(event.recordedAt ?? { seconds: 0n, nanos: 0 }),
-    payload: event.payload,
-    payloadDigest: event.payloadDigest,
-    prevHash: event.prevHash,
-    hash: event.hash,
-  };
-}
+const chainInput = (event: Event) => chainedEvent('acme', event);
 
 describe('AppendEvents', () => {
   it('appends a batch atomically with consecutive seqs and moves the head', async () => {

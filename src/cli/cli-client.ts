@@ -7,8 +7,8 @@ import path from 'node:path';
 import { type Client, type ClientReadableStream, type Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { type Command, Option } from 'commander';
 import { type AetherisClients, connect, deadlineIn, messages, type UnaryMethod, unary } from '../client/connect.js';
+import { errorInfoOf } from '../client/errors.js';
 import { ADMIN_KEY_FILE, readSavedAdminKey } from '../server/bootstrap.js';
-import { errorInfoOf } from '../server/grpc-error.js';
 import { guardStdout } from './output.js';
 
 /** The default server address (the default of `aetheris serve`). */

@@ -80,12 +80,3 @@ export function toServiceError(error: AetherisError): Partial<ServiceError> {
   );
   return { code: error.code as status, details: error.message, metadata };
 }
-
-/** Decodes the `ErrorInfo` of a received gRPC error (client side, tests, CLI). */
-export function errorInfoOf(error: { metadata?: Metadata }): ErrorInfo | undefined {
-  const raw = error.metadata?.get('grpc-status-details-bin')[0];
-  if (!raw || typeof raw === 'string') return undefined;
-  const decoded = Status.decode(raw);
-  const info = decoded.details.find((detail) => detail.typeUrl === ERROR_INFO_TYPE);
-  return info ? ErrorInfo.decode(info.value) : undefined;
-}

@@ -2,8 +2,8 @@
 import { type ServiceError, status } from '@grpc/grpc-js';
 import type { Duration } from '../../gen/ts/google/protobuf/duration.js';
 import type { Timestamp } from '../../gen/ts/google/protobuf/timestamp.js';
+import { errorInfoOf } from '../client/errors.js';
 import { canonicalize, type JsonValue } from '../domain/canonical-json.js';
-import { errorInfoOf } from '../server/grpc-error.js';
 
 /** The gRPC status code of an error, if it is a gRPC error. */
 export function grpcCode(error: unknown): number | undefined {

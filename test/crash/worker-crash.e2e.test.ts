@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import { CreateJobRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, connect, unary } from '../../src/client/connect.js';
-import { verifyChain } from '../../src/domain/hash-chain.js';
-import { chainedFromProto, readAllEvents } from '../drills/drill-helpers.js';
+import { verifyEventChain } from '../../src/client/verify-chain.js';
+import { readAllEvents } from '../drills/drill-helpers.js';
 import { createKey, createTestDatabase, query } from '../helpers/harness.js';
 import { type Child, freePort, killAll, spawnCrashWorker, spawnServer } from '../helpers/processes.js';
 
@@ -99,7 +99,7 @@ async function effects(jobId: string): Promise<Record<string, { executions: numb
 async function assertHistoryIntact(jobId: string): Promise<string[]> {
   const events = await readAllEvents(ops, jobId);
   expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => BigInt(index + 1)));
-  expect(verifyChain(events.map((event) => chainedFromProto('acme', event)))).toEqual([]);
+  expect(verifyEventChain('acme', events)).toEqual([]);
   return events.map((event) => event.type);
 }
 

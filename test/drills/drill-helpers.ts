@@ -13,10 +13,9 @@ import { service as healthServiceDefinition } from 'grpc-health-check';
 import pg from 'pg';
 import type { Event } from '../../gen/ts/aetheris/runtime/v1/event.js';
 import { AppendEventsRequest, ReadEventsRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
-import type { Timestamp } from '../../gen/ts/google/protobuf/timestamp.js';
 import { type AetherisClients, unary } from '../../src/client/connect.js';
-import { type StoredChainedEvent, verifyChain } from '../../src/domain/hash-chain.js';
-import { errorInfoOf } from '../../src/server/grpc-error.js';
+import { errorInfoOf } from '../../src/client/errors.js';
+import { verifyChain } from '../../src/domain/hash-chain.js';
 
 export const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -125,28 +124,6 @@ export async function readAllEvents(clients: AetherisClients, jobId: string, pag
     if (!last || page.events.length < pageSize) return events;
     after = last.seq;
   }
-}
-
-export function usFromTimestamp(timestamp: Timestamp | undefined): bigint {
-  if (!timestamp) throw new Error('event without recorded_at');
-  return timestamp.seconds * 1_000_000n + BigInt(Math.floor(timestamp.nanos / 1000));
-}
-
-/** A proto event as the chain verifier sees it. */
-export function chainedFromProto(tenant: string, event: Event): StoredChainedEvent {
-  return {
-    tenant,
-    jobId: event.jobId,
-    eventId: event.eventId,
-    seq: event.seq,
-    type: event.type,
-    actor: event.actor,
-    recordedAtUs: usFromTimestamp(event.recordedAt),
-    payload: event.payload,
-    payloadDigest: event.payloadDigest,
-    prevHash: event.prevHash,
-    hash: event.hash,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,12 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppendEventsRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { CreateJobRequest, GetJobRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, connect, unary } from '../../src/client/connect.js';
-import { verifyChain } from '../../src/domain/hash-chain.js';
+import { verifyEventChain } from '../../src/client/verify-chain.js';
 import { createKey, createTestDatabase } from '../helpers/harness.js';
 import {
   append,
   appendRequest,
-  chainedFromProto,
   describeError,
   readAllEvents,
   snapshotStore,
@@ -235,7 +234,7 @@ describe('server kill -9 in the middle of appends', () => {
       const last = events.at(-1);
       expect(job?.headSeq).toBe(last?.seq);
       expect(Buffer.from(job?.headHash ?? []).equals(Buffer.from(last?.hash ?? []))).toBe(true);
-      expect(verifyChain(events.map((event) => chainedFromProto(TENANT, event)))).toEqual([]);
+      expect(verifyEventChain(TENANT, events)).toEqual([]);
     }
     expect(allIds.size).toBe(total);
 

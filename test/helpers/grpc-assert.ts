@@ -1,6 +1,6 @@
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { expect } from 'vitest';
-import { errorInfoOf } from '../../src/server/grpc-error.js';
+import { errorInfoOf } from '../../src/client/errors.js';
 
 /** Awaits a rejected call and checks its status code, ErrorInfo reason and metadata. */
 export async function expectGrpcError(
