@@ -1,0 +1,312 @@
+/**
+ * The P0 performance gate, runnable where k6 is not: the server under test as its own process on
+ * an embedded PostgreSQL (fsync on), ghz for the unary scenarios, the Go load driver
+ * (perf/driver) for worker, signal and stream scenarios, and — in the same run, on the same
+ * cluster and at the same concurrency — the references: pgbench inserts and a bare grpc-js echo
+ * server under ghz.
+ *
+ *   npm run perf:gate              # full: the committed report, perf/reports/<date>-p0.{md,json}
+ *   npm run perf:gate -- --smoke   # CI: short runs, global limits only, perf/out/<date>-p0-smoke.*
+ *
+ * Exit code 1 when a check fails (any error or lost job; in full mode also a threshold breach).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { JobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
+import { CreateJobRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import { connect, unary } from '../../src/client/connect.js';
+import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.js';
+import { migrateUp } from '../../src/store/migrator.js';
+import { projectRoot } from '../../src/store/project-root.js';
+import { measureBackgroundBusyShare } from '../lib/cpu.js';
+import { onTeardown, progress, sleep, teardown } from '../lib/lifecycle.js';
+import { machineInfo, revision } from '../lib/machine.js';
+import { connectPg, createKey, TENANT } from '../lib/stack.js';
+import { loadScenarios, loadThresholds, type Mode, type ScenarioDefinition } from './config.js';
+import { runGhz } from './ghz.js';
+import { prepareReference, runPgbench } from './pgbench.js';
+import { runToEnd, startProcess } from './processes.js';
+import { renderReport } from './report.js';
+import { buildDriver, ensureGhz, findPgbench } from './tools.js';
+import { evaluate, type Measurement, type ScenarioResult } from './verdict.js';
+
+const root = projectRoot();
+const mode: Mode = process.argv.includes('--smoke') ? 'smoke' : 'full';
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const scenarios = loadScenarios();
+const thresholds = loadThresholds();
+const timing = scenarios.modes[mode];
+const wanted = (name: string): boolean => !only || only.includes(name);
+const definition = (name: string): ScenarioDefinition => {
+  const found = scenarios.scenarios[name];
+  if (!found) throw new Error(`scenario ${name} missing from scenarios.json`);
+  return found;
+};
+
+const json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const backgroundBusyShare = await measureBackgroundBusyShare();
+  const ghz = ensureGhz();
+  let driver: string | undefined;
+  const pgbench = findPgbench();
+
+  // The stack: PostgreSQL (fsync on) in a fresh temp dir, the server as its own process.
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'aetheris-gate-'));
+  await fs.chmod(tmp, 0o755); // as root, postgres runs unprivileged and must traverse it
+  onTeardown('temp dir', () => fs.rm(tmp, { recursive: true, force: true }));
+  progress(`starting PostgreSQL in ${tmp}`);
+  const cluster = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), settings: { max_connections: '300' } });
+  onTeardown('PostgreSQL', async () => {
+    await cluster.stop();
+    if (!cluster.dataDir.startsWith(tmp)) await fs.rm(cluster.dataDir, { recursive: true, force: true });
+  });
+  const adminDb = await connectPg(cluster.connectionString);
+  await adminDb.query('create database aetheris_gate');
+  await adminDb.query('create database gate_reference');
+  const databaseUrl = cluster.urlFor('aetheris_gate');
+  const referenceUrl = cluster.urlFor('gate_reference');
+  await migrateUp(databaseUrl);
+  await prepareReference(await connectPg(referenceUrl));
+  const db = await connectPg(databaseUrl);
+  const postgres = (await db.query<{ version: string }>('select version()')).rows[0]?.version ?? 'unknown';
+  const settings = Object.fromEntries(
+    (
+      await db.query<{ name: string; setting: string }>(
+        `select name, setting from pg_settings where name in
+           ('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'max_connections') order by name`,
+      )
+    ).rows.map((row) => [row.name, row.setting]),
+  );
+  if (settings.fsync !== 'on') throw new Error('fsync is off; the gate measures durable commits');
+  const adminKey = await createKey(databaseUrl, TENANT, 'admin');
+  const workerKey = await createKey(databaseUrl, TENANT, 'worker');
+
+  const env = { ...process.env, AETHERIS_LOG_LEVEL: 'warn', AETHERIS_METRICS_PORT: '0' };
+  const server = await startProcess(
+    'server',
+    process.execPath,
+    [path.join(root, 'bin', 'aetheris.js'), 'serve', '--database-url', databaseUrl, '--port', '0', '--data-dir', tmp],
+    env,
+    /aetheris listening on (\S+)/,
+  );
+  const address = (server.ready[1] ?? '').replace(/^0\.0\.0\.0|^\[::\]/, '127.0.0.1');
+  const echo = await startProcess(
+    'echo server',
+    process.execPath,
+    [path.join(root, 'dist-perf', 'perf', 'gate', 'echo-server.js')],
+    env,
+    /echo listening on (\S+)/,
+  );
+  const echoAddress = echo.ready[1] ?? '';
+  progress(`server ${address}, echo ${echoAddress}, ${postgres.split(' ').slice(0, 2).join(' ')}, mode ${mode}`);
+
+  // Jobs the unary scenarios append to and read (on a queue no worker serves).
+  const client = connect({ address, apiKey: adminKey });
+  onTeardown('client', () => client.close());
+  const jobIds: string[] = [];
+  for (let i = 0; i < 64; i++) {
+    const { job } = await unary(
+      client.runtime,
+      client.runtime.createJob,
+      CreateJobRequest.fromPartial({ jobType: 'gate', queue: 'gate-idle', input: Buffer.from('{}') }),
+      client.metadata(),
+    );
+    if (!job || job.state !== JobState.JOB_STATE_PENDING) throw new Error('could not create the gate jobs');
+    jobIds.push(job.id);
+  }
+
+  const results: ScenarioResult[] = [];
+  const references: Measurement[] = [];
+  const bearer = `Bearer ${adminKey}`;
+  const runtimeProto = { protoset: path.join(root, 'gen', 'descriptor.binpb') };
+
+  const ghzRun = async (name: string, call: string, data: unknown[], concurrency: number, eventsPerCall = 1) => {
+    const base = { ghz, name, address, ...runtimeProto, call, data, authorization: bearer, concurrency };
+    const options = { ...base, connections: Math.min(4, concurrency), eventsPerCall };
+    await runGhz({ ...options, seconds: timing.warmupSeconds });
+    return runGhz({ ...options, seconds: timing.durationSeconds });
+  };
+  const pgbenchRun = async (name: string) => {
+    const reference = scenarios.references[name];
+    if (!reference) throw new Error(`reference ${name} missing`);
+    const options = { pgbench, url: referenceUrl, name, rows: reference.rowsPerTransaction ?? 1 };
+    await runPgbench({ ...options, concurrency: reference.concurrency, seconds: timing.warmupSeconds });
+    return runPgbench({ ...options, concurrency: reference.concurrency, seconds: timing.durationSeconds });
+  };
+  const driverRun = async (name: string): Promise<Measurement> => {
+    driver ??= buildDriver();
+    const out = await runToEnd(driver, [
+      '-scenario',
+      name,
+      '-address',
+      address,
+      '-api-key',
+      adminKey,
+      '-worker-key',
+      workerKey,
+      '-config',
+      path.join(root, 'perf', 'gate', 'scenarios.json'),
+      '-mode',
+      mode,
+      '-run-id',
+      `${Date.now().toString(36)}`,
+    ]);
+    const parsed = JSON.parse(out) as Measurement & { scenario: string };
+    return { ...parsed, name };
+  };
+  const withReference = (result: Measurement, reference: Measurement, unit: 'events/s' | 'calls/s'): ScenarioResult => {
+    const mine = unit === 'events/s' ? result.eventsPerSecond : result.opsPerSecond;
+    const theirs = unit === 'events/s' ? reference.eventsPerSecond : reference.opsPerSecond;
+    return {
+      ...result,
+      reference: { name: reference.name, rate: theirs, unit },
+      ratioToReference: Math.round((mine / theirs) * 1000) / 1000,
+    };
+  };
+
+  // Appends, each right after its pgbench reference; the subscription follows append_1.
+  for (const name of ['append_1', 'append_100']) {
+    if (!wanted(name)) continue;
+    const scenario = definition(name);
+    progress(`${scenario.reference}, then ${name}`);
+    const reference = await pgbenchRun(scenario.reference ?? '');
+    references.push(reference);
+    const eventsBefore = await countEvents(db);
+    const perCall = scenario.eventsPerCall ?? 1;
+    const data = jobIds.map((jobId) => ({
+      jobId,
+      events: Array.from({ length: perCall }, (_, i) => ({ type: 'gate.step', payload: json({ step: i }) })),
+    }));
+    const subscription = name === 'append_1' && wanted('subscribe') ? driverRun('subscribe') : undefined;
+    if (subscription) await sleep(500);
+    const concurrency = scenario.concurrency ?? 64;
+    const base = { ghz, name, address, ...runtimeProto, data, authorization: bearer, concurrency };
+    const options = {
+      ...base,
+      call: 'aetheris.runtime.v1.RuntimeService.AppendEvents',
+      connections: 4,
+      eventsPerCall: perCall,
+    };
+    const warm = await runGhz({ ...options, seconds: timing.warmupSeconds });
+    const measured = await runGhz({ ...options, seconds: timing.durationSeconds });
+    // Every acknowledged append must be in the log: count what the database holds.
+    const stored = (await countEvents(db)) - eventsBefore;
+    const acknowledged = (warm.ops + measured.ops) * perCall;
+    const lost = Math.max(0, acknowledged - stored);
+    results.push({
+      ...withReference(measured, reference, 'events/s'),
+      lost,
+      notes: [measured.notes, `${acknowledged} events acknowledged, ${stored} stored`].filter(Boolean).join('; '),
+    });
+    if (subscription) results.push(await subscription);
+  }
+
+  // Reads against the transport reference.
+  if (wanted('read_get') || wanted('read_list')) {
+    progress('echo reference, then read_get and read_list');
+    const echoRun = async (concurrency: number) => {
+      const options = {
+        ghz,
+        name: 'echo',
+        address: echoAddress,
+        protoFile: 'echo.proto',
+        importPath: path.join(root, 'perf', 'gate'),
+        call: 'aetheris.perf.Echo.Echo',
+        data: [{ payload: json({ jobId: jobIds[0] }) }],
+        authorization: bearer,
+        concurrency,
+        connections: Math.min(4, concurrency),
+        eventsPerCall: 1,
+      };
+      await runGhz({ ...options, seconds: timing.warmupSeconds });
+      return runGhz({ ...options, seconds: timing.durationSeconds });
+    };
+    const echoReference = await echoRun(scenarios.references.echo?.concurrency ?? 32);
+    references.push(echoReference);
+    if (wanted('read_get')) {
+      const scenario = definition('read_get');
+      const measured = await ghzRun(
+        'read_get',
+        'aetheris.runtime.v1.RuntimeService.GetJob',
+        jobIds.slice(0, scenario.jobs ?? 64).map((jobId) => ({ jobId })),
+        scenario.concurrency ?? 32,
+      );
+      results.push(withReference(measured, echoReference, 'calls/s'));
+    }
+    if (wanted('read_list')) {
+      const scenario = definition('read_list');
+      const measured = await ghzRun(
+        'read_list',
+        'aetheris.runtime.v1.RuntimeService.ListJobs',
+        [{ pageSize: scenario.pageSize ?? 20 }],
+        scenario.concurrency ?? 32,
+      );
+      results.push(withReference(measured, echoReference, 'calls/s'));
+    }
+  }
+
+  // Worker, signal and stream scenarios on the Go driver.
+  for (const name of ['job_e2e', 'signal_resume', 'replay']) {
+    if (!wanted(name)) continue;
+    progress(name);
+    results.push(await driverRun(name));
+  }
+
+  const checks = evaluate(results, thresholds, mode);
+  const report = {
+    gate: 'P0',
+    mode,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    timing,
+    machine: machineInfo(postgres, settings, backgroundBusyShare),
+    revision: revision(),
+    results,
+    references,
+    checks,
+    pass: checks.every((check) => check.pass),
+  };
+  await teardown();
+  const dir = mode === 'full' ? path.join(root, 'perf', 'reports') : path.join(root, 'perf', 'out');
+  await fs.mkdir(dir, { recursive: true });
+  const base = path.join(dir, `${report.startedAt.slice(0, 10)}-p0${mode === 'smoke' ? '-smoke' : ''}`);
+  const markdown = renderReport(report);
+  await fs.writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  await fs.writeFile(`${base}.md`, markdown);
+  process.stdout.write(`${markdown}\nwrote ${path.relative(process.cwd(), base)}.{md,json}\n`);
+  return report.pass ? 0 : 1;
+}
+
+async function countEvents(db: pg.Client): Promise<number> {
+  const rows = await db.query<{ n: string }>('select count(*)::text as n from aetheris.events');
+  return Number(rows.rows[0]?.n ?? 0);
+}
+
+const watchdog = setTimeout(
+  () => {
+    progress('watchdog: the gate is still running after 20 minutes, aborting');
+    void teardown().finally(() => process.exit(3));
+  },
+  20 * 60 * 1000,
+);
+watchdog.unref();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void teardown().finally(() => process.exit(130)));
+}
+main()
+  .then(async (code) => {
+    await teardown();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    progress(`failed: ${(error as Error).stack ?? String(error)}`);
+    await teardown();
+    process.exit(1);
+  });
