@@ -54,6 +54,8 @@ export function ensurePackages() {
     packages.map((dir) => path.join(dir)),
   );
   if (upToDate(stampFile, stamp)) return;
+  // setuptools never cleans build/lib: a deleted module would otherwise live on in the wheel.
+  for (const dir of packages) fs.rmSync(path.join(dir, 'build'), { recursive: true, force: true });
   run(venvPython, [
     '-m',
     'pip',

@@ -4,6 +4,7 @@
  * streams, the tenant subscription, error mapping and the hash chain recomputed in Python.
  * The venv is prepared by `npm test`'s pretest (scripts/python-env.mjs).
  */
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,8 @@ const venvPython = path.resolve(ROOT, process.env.AETHERIS_VENV ?? '.venv', 'bin
 
 let suite: SuiteEnv;
 beforeAll(async () => {
+  // Install what is in the tree now (a no-op when nothing changed since the last install).
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'python-env.mjs')], { stdio: 'inherit' });
   suite = await startSuiteEnv('e2e-python');
 });
 afterAll(async () => {

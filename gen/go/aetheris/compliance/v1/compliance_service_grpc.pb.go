@@ -51,7 +51,7 @@ type ComplianceServiceClient interface {
 	// Lists the report templates the server offers.
 	ListReportTemplates(ctx context.Context, in *ListReportTemplatesRequest, opts ...grpc.CallOption) (*ListReportTemplatesResponse, error)
 	// Starts computing a report from the stored records; poll GetReport until SUCCEEDED or
-	// FAILED. Errors: unknown template → NOT_FOUND / REPORT_TEMPLATE_NOT_FOUND; a missing,
+	// FAILED. Errors: unknown template → NOT_FOUND (reason NOT_FOUND); a missing,
 	// unknown or invalid parameter → INVALID_ARGUMENT (field `parameters.<name>`); a bad
 	// range or content type → INVALID_ARGUMENT; `request_id` reused for another request →
 	// FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -77,8 +77,8 @@ type ComplianceServiceClient interface {
 	// every job not yet removed. Errors: another run of the tenant in progress → ABORTED /
 	// RETENTION_RUN_IN_PROGRESS. Every run writes an audit entry with its counts.
 	RunRetention(ctx context.Context, in *RunRetentionRequest, opts ...grpc.CallOption) (*RunRetentionResponse, error)
-	// Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND /
-	// REDACTION_POLICY_NOT_FOUND.
+	// Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND
+	// (reason NOT_FOUND).
 	GetRedactionPolicy(ctx context.Context, in *GetRedactionPolicyRequest, opts ...grpc.CallOption) (*GetRedactionPolicyResponse, error)
 	// Creates a redaction policy, or stores a new version of it. Errors: invalid name, rule
 	// or JSON pointer → INVALID_ARGUMENT with the field named (e.g. `rules[2].paths[0]`);
@@ -88,12 +88,12 @@ type ComplianceServiceClient interface {
 	ListRedactionPolicies(ctx context.Context, in *ListRedactionPoliciesRequest, opts ...grpc.CallOption) (*ListRedactionPoliciesResponse, error)
 	// Places a legal hold: retention removes none of the jobs it covers while it is ACTIVE.
 	// Errors: invalid selector, empty reason or case id → INVALID_ARGUMENT; an unknown job id
-	// → NOT_FOUND / JOB_NOT_FOUND; `request_id` reused for another request →
+	// → NOT_FOUND (reason NOT_FOUND); `request_id` reused for another request →
 	// FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
 	PlaceLegalHold(ctx context.Context, in *PlaceLegalHoldRequest, opts ...grpc.CallOption) (*PlaceLegalHoldResponse, error)
 	// Releases a legal hold: its jobs become eligible for retention again (unless another
 	// hold covers them). Releasing a released hold succeeds again and changes nothing.
-	// Unknown id → NOT_FOUND / LEGAL_HOLD_NOT_FOUND.
+	// Unknown id → NOT_FOUND (reason NOT_FOUND).
 	ReleaseLegalHold(ctx context.Context, in *ReleaseLegalHoldRequest, opts ...grpc.CallOption) (*ReleaseLegalHoldResponse, error)
 	// Lists legal holds, newest first.
 	ListLegalHolds(ctx context.Context, in *ListLegalHoldsRequest, opts ...grpc.CallOption) (*ListLegalHoldsResponse, error)
@@ -254,7 +254,7 @@ type ComplianceServiceServer interface {
 	// Lists the report templates the server offers.
 	ListReportTemplates(context.Context, *ListReportTemplatesRequest) (*ListReportTemplatesResponse, error)
 	// Starts computing a report from the stored records; poll GetReport until SUCCEEDED or
-	// FAILED. Errors: unknown template → NOT_FOUND / REPORT_TEMPLATE_NOT_FOUND; a missing,
+	// FAILED. Errors: unknown template → NOT_FOUND (reason NOT_FOUND); a missing,
 	// unknown or invalid parameter → INVALID_ARGUMENT (field `parameters.<name>`); a bad
 	// range or content type → INVALID_ARGUMENT; `request_id` reused for another request →
 	// FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -280,8 +280,8 @@ type ComplianceServiceServer interface {
 	// every job not yet removed. Errors: another run of the tenant in progress → ABORTED /
 	// RETENTION_RUN_IN_PROGRESS. Every run writes an audit entry with its counts.
 	RunRetention(context.Context, *RunRetentionRequest) (*RunRetentionResponse, error)
-	// Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND /
-	// REDACTION_POLICY_NOT_FOUND.
+	// Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND
+	// (reason NOT_FOUND).
 	GetRedactionPolicy(context.Context, *GetRedactionPolicyRequest) (*GetRedactionPolicyResponse, error)
 	// Creates a redaction policy, or stores a new version of it. Errors: invalid name, rule
 	// or JSON pointer → INVALID_ARGUMENT with the field named (e.g. `rules[2].paths[0]`);
@@ -291,12 +291,12 @@ type ComplianceServiceServer interface {
 	ListRedactionPolicies(context.Context, *ListRedactionPoliciesRequest) (*ListRedactionPoliciesResponse, error)
 	// Places a legal hold: retention removes none of the jobs it covers while it is ACTIVE.
 	// Errors: invalid selector, empty reason or case id → INVALID_ARGUMENT; an unknown job id
-	// → NOT_FOUND / JOB_NOT_FOUND; `request_id` reused for another request →
+	// → NOT_FOUND (reason NOT_FOUND); `request_id` reused for another request →
 	// FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
 	PlaceLegalHold(context.Context, *PlaceLegalHoldRequest) (*PlaceLegalHoldResponse, error)
 	// Releases a legal hold: its jobs become eligible for retention again (unless another
 	// hold covers them). Releasing a released hold succeeds again and changes nothing.
-	// Unknown id → NOT_FOUND / LEGAL_HOLD_NOT_FOUND.
+	// Unknown id → NOT_FOUND (reason NOT_FOUND).
 	ReleaseLegalHold(context.Context, *ReleaseLegalHoldRequest) (*ReleaseLegalHoldResponse, error)
 	// Lists legal holds, newest first.
 	ListLegalHolds(context.Context, *ListLegalHoldsRequest) (*ListLegalHoldsResponse, error)

@@ -1064,7 +1064,7 @@ type GetInclusionProofRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required job id (UUID); unknown → NOT_FOUND.
 	JobId string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	// Required seq of the event (1..head); beyond the head → NOT_FOUND / EVENT_NOT_FOUND.
+	// Required seq of the event (1..head); beyond the head → NOT_FOUND (reason NOT_FOUND).
 	Seq uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	// The tree to prove inclusion in; 0 means the latest. An event not yet in that tree →
 	// OUT_OF_RANGE / EVENT_NOT_IN_TREE (events enter the log within moments of committing).

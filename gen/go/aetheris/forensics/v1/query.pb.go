@@ -245,7 +245,7 @@ func (x *JobQuery) GetHasEvent() *EventQuery {
 // An explicit list of jobs.
 type JobIdList struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Job ids (UUIDs), 1..1000, no duplicates. An unknown id → NOT_FOUND / JOB_NOT_FOUND
+	// Job ids (UUIDs), 1..1000, no duplicates. An unknown id → NOT_FOUND (reason NOT_FOUND)
 	// naming it.
 	JobIds        []string `protobuf:"bytes,1,rep,name=job_ids,json=jobIds,proto3" json:"job_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields

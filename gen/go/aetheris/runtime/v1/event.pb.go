@@ -90,8 +90,8 @@ func (x *GlobalPosition) GetPosition() uint64 {
 //	hash = SHA-256(prev_hash ‖ header ‖ payload_digest)
 //
 // where prev_hash is 32 zero bytes for seq 1 and header is the fixed binary layout documented
-// in docs/hash-chain.md (domain tag, seq, recorded_at in microseconds, job id, event id, type,
-// actor).
+// in docs/hash-chain.md (domain tag, seq, recorded_at in microseconds, job id, event id,
+// tenant, type, actor).
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The job the event belongs to (UUID).

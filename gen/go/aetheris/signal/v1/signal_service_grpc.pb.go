@@ -47,7 +47,7 @@ type SignalServiceClient interface {
 	//     retry after success is a success, never an error and never a second signal);
 	//  3. `signal_id` already stored with another job, name or payload → FAILED_PRECONDITION /
 	//     IDEMPOTENCY_CONFLICT;
-	//  4. unknown job → NOT_FOUND / JOB_NOT_FOUND;
+	//  4. unknown job → NOT_FOUND (reason NOT_FOUND);
 	//  5. job COMPLETED, FAILED or CANCELLED → FAILED_PRECONDITION / JOB_TERMINAL.
 	SendSignal(ctx context.Context, in *SendSignalRequest, opts ...grpc.CallOption) (*SendSignalResponse, error)
 	// Lists a job's signals in the order they were stored (the order waits consume them).
@@ -60,8 +60,8 @@ type SignalServiceClient interface {
 	// carrying the resolution and the note, in the same transaction as the ledger update and
 	// the job transition.
 	//
-	// Errors: unknown job or call key → NOT_FOUND (reason JOB_NOT_FOUND or
-	// TOOL_CALL_NOT_FOUND); the call is not IN_DOUBT (never was, or already resolved by
+	// Errors: unknown job or call key → NOT_FOUND (reason NOT_FOUND,
+	// metadata `resource`); the call is not IN_DOUBT (never was, or already resolved by
 	// another decision) → FAILED_PRECONDITION / TOOL_CALL_NOT_IN_DOUBT with the current state
 	// in the metadata; job terminal → FAILED_PRECONDITION / JOB_TERMINAL; `resolution_id`
 	// reused for another decision → FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -129,7 +129,7 @@ type SignalServiceServer interface {
 	//     retry after success is a success, never an error and never a second signal);
 	//  3. `signal_id` already stored with another job, name or payload → FAILED_PRECONDITION /
 	//     IDEMPOTENCY_CONFLICT;
-	//  4. unknown job → NOT_FOUND / JOB_NOT_FOUND;
+	//  4. unknown job → NOT_FOUND (reason NOT_FOUND);
 	//  5. job COMPLETED, FAILED or CANCELLED → FAILED_PRECONDITION / JOB_TERMINAL.
 	SendSignal(context.Context, *SendSignalRequest) (*SendSignalResponse, error)
 	// Lists a job's signals in the order they were stored (the order waits consume them).
@@ -142,8 +142,8 @@ type SignalServiceServer interface {
 	// carrying the resolution and the note, in the same transaction as the ledger update and
 	// the job transition.
 	//
-	// Errors: unknown job or call key → NOT_FOUND (reason JOB_NOT_FOUND or
-	// TOOL_CALL_NOT_FOUND); the call is not IN_DOUBT (never was, or already resolved by
+	// Errors: unknown job or call key → NOT_FOUND (reason NOT_FOUND,
+	// metadata `resource`); the call is not IN_DOUBT (never was, or already resolved by
 	// another decision) → FAILED_PRECONDITION / TOOL_CALL_NOT_IN_DOUBT with the current state
 	// in the metadata; job terminal → FAILED_PRECONDITION / JOB_TERMINAL; `resolution_id`
 	// reused for another decision → FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.

@@ -2828,7 +2828,7 @@ export const ComplianceServiceService = {
   },
   /**
    * Starts computing a report from the stored records; poll GetReport until SUCCEEDED or
-   * FAILED. Errors: unknown template → NOT_FOUND / REPORT_TEMPLATE_NOT_FOUND; a missing,
+   * FAILED. Errors: unknown template → NOT_FOUND (reason NOT_FOUND); a missing,
    * unknown or invalid parameter → INVALID_ARGUMENT (field `parameters.<name>`); a bad
    * range or content type → INVALID_ARGUMENT; `request_id` reused for another request →
    * FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -2917,8 +2917,8 @@ export const ComplianceServiceService = {
     responseDeserialize: (value: Buffer): RunRetentionResponse => RunRetentionResponse.decode(value),
   },
   /**
-   * Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND /
-   * REDACTION_POLICY_NOT_FOUND.
+   * Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND
+   * (reason NOT_FOUND).
    */
   getRedactionPolicy: {
     path: "/aetheris.compliance.v1.ComplianceService/GetRedactionPolicy" as const,
@@ -2962,7 +2962,7 @@ export const ComplianceServiceService = {
   /**
    * Places a legal hold: retention removes none of the jobs it covers while it is ACTIVE.
    * Errors: invalid selector, empty reason or case id → INVALID_ARGUMENT; an unknown job id
-   * → NOT_FOUND / JOB_NOT_FOUND; `request_id` reused for another request →
+   * → NOT_FOUND (reason NOT_FOUND); `request_id` reused for another request →
    * FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
    */
   placeLegalHold: {
@@ -2979,7 +2979,7 @@ export const ComplianceServiceService = {
   /**
    * Releases a legal hold: its jobs become eligible for retention again (unless another
    * hold covers them). Releasing a released hold succeeds again and changes nothing.
-   * Unknown id → NOT_FOUND / LEGAL_HOLD_NOT_FOUND.
+   * Unknown id → NOT_FOUND (reason NOT_FOUND).
    */
   releaseLegalHold: {
     path: "/aetheris.compliance.v1.ComplianceService/ReleaseLegalHold" as const,
@@ -3011,7 +3011,7 @@ export interface ComplianceServiceServer extends UntypedServiceImplementation {
   listReportTemplates: handleUnaryCall<ListReportTemplatesRequest, ListReportTemplatesResponse>;
   /**
    * Starts computing a report from the stored records; poll GetReport until SUCCEEDED or
-   * FAILED. Errors: unknown template → NOT_FOUND / REPORT_TEMPLATE_NOT_FOUND; a missing,
+   * FAILED. Errors: unknown template → NOT_FOUND (reason NOT_FOUND); a missing,
    * unknown or invalid parameter → INVALID_ARGUMENT (field `parameters.<name>`); a bad
    * range or content type → INVALID_ARGUMENT; `request_id` reused for another request →
    * FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -3045,8 +3045,8 @@ export interface ComplianceServiceServer extends UntypedServiceImplementation {
    */
   runRetention: handleUnaryCall<RunRetentionRequest, RunRetentionResponse>;
   /**
-   * Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND /
-   * REDACTION_POLICY_NOT_FOUND.
+   * Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND
+   * (reason NOT_FOUND).
    */
   getRedactionPolicy: handleUnaryCall<GetRedactionPolicyRequest, GetRedactionPolicyResponse>;
   /**
@@ -3060,14 +3060,14 @@ export interface ComplianceServiceServer extends UntypedServiceImplementation {
   /**
    * Places a legal hold: retention removes none of the jobs it covers while it is ACTIVE.
    * Errors: invalid selector, empty reason or case id → INVALID_ARGUMENT; an unknown job id
-   * → NOT_FOUND / JOB_NOT_FOUND; `request_id` reused for another request →
+   * → NOT_FOUND (reason NOT_FOUND); `request_id` reused for another request →
    * FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
    */
   placeLegalHold: handleUnaryCall<PlaceLegalHoldRequest, PlaceLegalHoldResponse>;
   /**
    * Releases a legal hold: its jobs become eligible for retention again (unless another
    * hold covers them). Releasing a released hold succeeds again and changes nothing.
-   * Unknown id → NOT_FOUND / LEGAL_HOLD_NOT_FOUND.
+   * Unknown id → NOT_FOUND (reason NOT_FOUND).
    */
   releaseLegalHold: handleUnaryCall<ReleaseLegalHoldRequest, ReleaseLegalHoldResponse>;
   /** Lists legal holds, newest first. */
@@ -3093,7 +3093,7 @@ export interface ComplianceServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Starts computing a report from the stored records; poll GetReport until SUCCEEDED or
-   * FAILED. Errors: unknown template → NOT_FOUND / REPORT_TEMPLATE_NOT_FOUND; a missing,
+   * FAILED. Errors: unknown template → NOT_FOUND (reason NOT_FOUND); a missing,
    * unknown or invalid parameter → INVALID_ARGUMENT (field `parameters.<name>`); a bad
    * range or content type → INVALID_ARGUMENT; `request_id` reused for another request →
    * FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -3211,8 +3211,8 @@ export interface ComplianceServiceClient extends Client {
     callback: (error: ServiceError | null, response: RunRetentionResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND /
-   * REDACTION_POLICY_NOT_FOUND.
+   * Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND
+   * (reason NOT_FOUND).
    */
   getRedactionPolicy(
     request: GetRedactionPolicyRequest,
@@ -3268,7 +3268,7 @@ export interface ComplianceServiceClient extends Client {
   /**
    * Places a legal hold: retention removes none of the jobs it covers while it is ACTIVE.
    * Errors: invalid selector, empty reason or case id → INVALID_ARGUMENT; an unknown job id
-   * → NOT_FOUND / JOB_NOT_FOUND; `request_id` reused for another request →
+   * → NOT_FOUND (reason NOT_FOUND); `request_id` reused for another request →
    * FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
    */
   placeLegalHold(
@@ -3289,7 +3289,7 @@ export interface ComplianceServiceClient extends Client {
   /**
    * Releases a legal hold: its jobs become eligible for retention again (unless another
    * hold covers them). Releasing a released hold succeeds again and changes nothing.
-   * Unknown id → NOT_FOUND / LEGAL_HOLD_NOT_FOUND.
+   * Unknown id → NOT_FOUND (reason NOT_FOUND).
    */
   releaseLegalHold(
     request: ReleaseLegalHoldRequest,

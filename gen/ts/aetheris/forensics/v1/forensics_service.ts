@@ -237,7 +237,7 @@ export interface GetConsistencyProofResponse {
 export interface GetInclusionProofRequest {
   /** Required job id (UUID); unknown → NOT_FOUND. */
   jobId: string;
-  /** Required seq of the event (1..head); beyond the head → NOT_FOUND / EVENT_NOT_FOUND. */
+  /** Required seq of the event (1..head); beyond the head → NOT_FOUND (reason NOT_FOUND). */
   seq: bigint;
   /**
    * The tree to prove inclusion in; 0 means the latest. An event not yet in that tree →
@@ -2780,8 +2780,8 @@ export const ForensicsServiceService = {
    * events that record them; every count against the manifest.
    *
    * Errors before the first chunk: invalid selection → INVALID_ARGUMENT; an unknown job id
-   * → NOT_FOUND / JOB_NOT_FOUND; an unknown policy → NOT_FOUND /
-   * REDACTION_POLICY_NOT_FOUND; more than 10,000 jobs selected → FAILED_PRECONDITION /
+   * → NOT_FOUND (reason NOT_FOUND); an unknown policy → NOT_FOUND
+   * (reason NOT_FOUND); more than 10,000 jobs selected → FAILED_PRECONDITION /
    * SELECTION_TOO_LARGE (metadata `matched`, `limit`); no signing key configured →
    * FAILED_PRECONDITION / NO_SIGNING_KEY. During the stream: a stored chain that does not
    * verify ends the stream with DATA_LOSS / CHAIN_BROKEN (metadata `job_id`, `seq`) and no
@@ -2992,8 +2992,8 @@ export interface ForensicsServiceServer extends UntypedServiceImplementation {
    * events that record them; every count against the manifest.
    *
    * Errors before the first chunk: invalid selection → INVALID_ARGUMENT; an unknown job id
-   * → NOT_FOUND / JOB_NOT_FOUND; an unknown policy → NOT_FOUND /
-   * REDACTION_POLICY_NOT_FOUND; more than 10,000 jobs selected → FAILED_PRECONDITION /
+   * → NOT_FOUND (reason NOT_FOUND); an unknown policy → NOT_FOUND
+   * (reason NOT_FOUND); more than 10,000 jobs selected → FAILED_PRECONDITION /
    * SELECTION_TOO_LARGE (metadata `matched`, `limit`); no signing key configured →
    * FAILED_PRECONDITION / NO_SIGNING_KEY. During the stream: a stored chain that does not
    * verify ends the stream with DATA_LOSS / CHAIN_BROKEN (metadata `job_id`, `seq`) and no
@@ -3156,8 +3156,8 @@ export interface ForensicsServiceClient extends Client {
    * events that record them; every count against the manifest.
    *
    * Errors before the first chunk: invalid selection → INVALID_ARGUMENT; an unknown job id
-   * → NOT_FOUND / JOB_NOT_FOUND; an unknown policy → NOT_FOUND /
-   * REDACTION_POLICY_NOT_FOUND; more than 10,000 jobs selected → FAILED_PRECONDITION /
+   * → NOT_FOUND (reason NOT_FOUND); an unknown policy → NOT_FOUND
+   * (reason NOT_FOUND); more than 10,000 jobs selected → FAILED_PRECONDITION /
    * SELECTION_TOO_LARGE (metadata `matched`, `limit`); no signing key configured →
    * FAILED_PRECONDITION / NO_SIGNING_KEY. During the stream: a stored chain that does not
    * verify ends the stream with DATA_LOSS / CHAIN_BROKEN (metadata `job_id`, `seq`) and no

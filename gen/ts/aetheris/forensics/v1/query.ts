@@ -89,7 +89,7 @@ export interface JobQuery_LabelsEntry {
 /** An explicit list of jobs. */
 export interface JobIdList {
   /**
-   * Job ids (UUIDs), 1..1000, no duplicates. An unknown id → NOT_FOUND / JOB_NOT_FOUND
+   * Job ids (UUIDs), 1..1000, no duplicates. An unknown id → NOT_FOUND (reason NOT_FOUND)
    * naming it.
    */
   jobIds: string[];

@@ -30,8 +30,8 @@ export interface GlobalPosition {
  *   payload_digest = SHA-256(payload)                       // payload is RFC 8785 JSON bytes
  *   hash = SHA-256(prev_hash ‖ header ‖ payload_digest)
  * where prev_hash is 32 zero bytes for seq 1 and header is the fixed binary layout documented
- * in docs/hash-chain.md (domain tag, seq, recorded_at in microseconds, job id, event id, type,
- * actor).
+ * in docs/hash-chain.md (domain tag, seq, recorded_at in microseconds, job id, event id,
+ * tenant, type, actor).
  */
 export interface Event {
   /** The job the event belongs to (UUID). */

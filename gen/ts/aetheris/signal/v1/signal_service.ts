@@ -1452,7 +1452,7 @@ export const SignalServiceService = {
    *    retry after success is a success, never an error and never a second signal);
    * 3. `signal_id` already stored with another job, name or payload → FAILED_PRECONDITION /
    *    IDEMPOTENCY_CONFLICT;
-   * 4. unknown job → NOT_FOUND / JOB_NOT_FOUND;
+   * 4. unknown job → NOT_FOUND (reason NOT_FOUND);
    * 5. job COMPLETED, FAILED or CANCELLED → FAILED_PRECONDITION / JOB_TERMINAL.
    */
   sendSignal: {
@@ -1483,8 +1483,8 @@ export const SignalServiceService = {
    * carrying the resolution and the note, in the same transaction as the ledger update and
    * the job transition.
    *
-   * Errors: unknown job or call key → NOT_FOUND (reason JOB_NOT_FOUND or
-   * TOOL_CALL_NOT_FOUND); the call is not IN_DOUBT (never was, or already resolved by
+   * Errors: unknown job or call key → NOT_FOUND (reason NOT_FOUND,
+   * metadata `resource`); the call is not IN_DOUBT (never was, or already resolved by
    * another decision) → FAILED_PRECONDITION / TOOL_CALL_NOT_IN_DOUBT with the current state
    * in the metadata; job terminal → FAILED_PRECONDITION / JOB_TERMINAL; `resolution_id`
    * reused for another decision → FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -1516,7 +1516,7 @@ export interface SignalServiceServer extends UntypedServiceImplementation {
    *    retry after success is a success, never an error and never a second signal);
    * 3. `signal_id` already stored with another job, name or payload → FAILED_PRECONDITION /
    *    IDEMPOTENCY_CONFLICT;
-   * 4. unknown job → NOT_FOUND / JOB_NOT_FOUND;
+   * 4. unknown job → NOT_FOUND (reason NOT_FOUND);
    * 5. job COMPLETED, FAILED or CANCELLED → FAILED_PRECONDITION / JOB_TERMINAL.
    */
   sendSignal: handleUnaryCall<SendSignalRequest, SendSignalResponse>;
@@ -1531,8 +1531,8 @@ export interface SignalServiceServer extends UntypedServiceImplementation {
    * carrying the resolution and the note, in the same transaction as the ledger update and
    * the job transition.
    *
-   * Errors: unknown job or call key → NOT_FOUND (reason JOB_NOT_FOUND or
-   * TOOL_CALL_NOT_FOUND); the call is not IN_DOUBT (never was, or already resolved by
+   * Errors: unknown job or call key → NOT_FOUND (reason NOT_FOUND,
+   * metadata `resource`); the call is not IN_DOUBT (never was, or already resolved by
    * another decision) → FAILED_PRECONDITION / TOOL_CALL_NOT_IN_DOUBT with the current state
    * in the metadata; job terminal → FAILED_PRECONDITION / JOB_TERMINAL; `resolution_id`
    * reused for another decision → FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -1554,7 +1554,7 @@ export interface SignalServiceClient extends Client {
    *    retry after success is a success, never an error and never a second signal);
    * 3. `signal_id` already stored with another job, name or payload → FAILED_PRECONDITION /
    *    IDEMPOTENCY_CONFLICT;
-   * 4. unknown job → NOT_FOUND / JOB_NOT_FOUND;
+   * 4. unknown job → NOT_FOUND (reason NOT_FOUND);
    * 5. job COMPLETED, FAILED or CANCELLED → FAILED_PRECONDITION / JOB_TERMINAL.
    */
   sendSignal(
@@ -1597,8 +1597,8 @@ export interface SignalServiceClient extends Client {
    * carrying the resolution and the note, in the same transaction as the ledger update and
    * the job transition.
    *
-   * Errors: unknown job or call key → NOT_FOUND (reason JOB_NOT_FOUND or
-   * TOOL_CALL_NOT_FOUND); the call is not IN_DOUBT (never was, or already resolved by
+   * Errors: unknown job or call key → NOT_FOUND (reason NOT_FOUND,
+   * metadata `resource`); the call is not IN_DOUBT (never was, or already resolved by
    * another decision) → FAILED_PRECONDITION / TOOL_CALL_NOT_IN_DOUBT with the current state
    * in the metadata; job terminal → FAILED_PRECONDITION / JOB_TERMINAL; `resolution_id`
    * reused for another decision → FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.

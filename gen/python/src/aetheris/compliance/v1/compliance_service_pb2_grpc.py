@@ -131,7 +131,7 @@ class ComplianceServiceServicer:
 
     def GenerateReport(self, request, context):
         """Starts computing a report from the stored records; poll GetReport until SUCCEEDED or
-        FAILED. Errors: unknown template → NOT_FOUND / REPORT_TEMPLATE_NOT_FOUND; a missing,
+        FAILED. Errors: unknown template → NOT_FOUND (reason NOT_FOUND); a missing,
         unknown or invalid parameter → INVALID_ARGUMENT (field `parameters.<name>`); a bad
         range or content type → INVALID_ARGUMENT; `request_id` reused for another request →
         FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
@@ -187,8 +187,8 @@ class ComplianceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRedactionPolicy(self, request, context):
-        """Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND /
-        REDACTION_POLICY_NOT_FOUND.
+        """Returns one version of a named redaction policy. Unknown name or version → NOT_FOUND
+        (reason NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -213,7 +213,7 @@ class ComplianceServiceServicer:
     def PlaceLegalHold(self, request, context):
         """Places a legal hold: retention removes none of the jobs it covers while it is ACTIVE.
         Errors: invalid selector, empty reason or case id → INVALID_ARGUMENT; an unknown job id
-        → NOT_FOUND / JOB_NOT_FOUND; `request_id` reused for another request →
+        → NOT_FOUND (reason NOT_FOUND); `request_id` reused for another request →
         FAILED_PRECONDITION / IDEMPOTENCY_CONFLICT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -223,7 +223,7 @@ class ComplianceServiceServicer:
     def ReleaseLegalHold(self, request, context):
         """Releases a legal hold: its jobs become eligible for retention again (unless another
         hold covers them). Releasing a released hold succeeds again and changes nothing.
-        Unknown id → NOT_FOUND / LEGAL_HOLD_NOT_FOUND.
+        Unknown id → NOT_FOUND (reason NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

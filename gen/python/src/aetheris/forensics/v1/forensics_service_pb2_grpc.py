@@ -193,8 +193,8 @@ class ForensicsServiceServicer:
         events that record them; every count against the manifest.
 
         Errors before the first chunk: invalid selection → INVALID_ARGUMENT; an unknown job id
-        → NOT_FOUND / JOB_NOT_FOUND; an unknown policy → NOT_FOUND /
-        REDACTION_POLICY_NOT_FOUND; more than 10,000 jobs selected → FAILED_PRECONDITION /
+        → NOT_FOUND (reason NOT_FOUND); an unknown policy → NOT_FOUND
+        (reason NOT_FOUND); more than 10,000 jobs selected → FAILED_PRECONDITION /
         SELECTION_TOO_LARGE (metadata `matched`, `limit`); no signing key configured →
         FAILED_PRECONDITION / NO_SIGNING_KEY. During the stream: a stored chain that does not
         verify ends the stream with DATA_LOSS / CHAIN_BROKEN (metadata `job_id`, `seq`) and no

@@ -1,1 +1,0 @@
-"""Aetheris client helpers (filled in by the client work)."""
