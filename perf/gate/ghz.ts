@@ -79,7 +79,9 @@ export async function runGhz(options: GhzRun): Promise<Measurement> {
     // ghz counts calls cut off by the end of the duration as errors ("context deadline exceeded"
     // / "transport is closing"); they are not server failures, so they are reported apart.
     const cutOff = Object.entries(report.errorDistribution ?? {})
-      .filter(([message]) => /deadline exceeded|transport is closing|context canceled|connection is closing/i.test(message))
+      .filter(([message]) =>
+        /deadline exceeded|transport is closing|context canceled|connection is closing/i.test(message),
+      )
       .reduce((sum, [, count]) => sum + count, 0);
     const seconds = report.total / 1e9;
     return {
@@ -92,7 +94,9 @@ export async function runGhz(options: GhzRun): Promise<Measurement> {
       latencyMs: { count: ok, p50: at(50), p95: at(95), p99: at(99), max: ms(report.slowest) },
       errors: Math.max(0, errors - cutOff),
       errorSamples: Object.keys(report.errorDistribution ?? {})
-        .filter((message) => !/deadline exceeded|transport is closing|context canceled|connection is closing/i.test(message))
+        .filter(
+          (message) => !/deadline exceeded|transport is closing|context canceled|connection is closing/i.test(message),
+        )
         .slice(0, 5),
       lost: 0,
       notes: cutOff ? `${cutOff} calls cut off by the end of the run (not counted)` : undefined,

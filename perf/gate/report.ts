@@ -24,6 +24,9 @@ function limitText(check: Check): string {
   return check.target !== undefined && check.target !== check.limit ? `${gate} (target ${op} ${check.target})` : gate;
 }
 
+const cpuText = (m: Measurement): string =>
+  m.cpuMsPerOp ? `${m.cpuMsPerOp.server.toFixed(3)} + ${m.cpuMsPerOp.postgres.toFixed(3)}` : '';
+
 export function renderReport(report: GateReport): string {
   const verdict = report.pass ? 'PASS' : 'FAIL';
   const lines = [
@@ -40,7 +43,19 @@ export function renderReport(report: GateReport): string {
     '## Results',
     '',
     ...table(
-      ['scenario', 'ops/s', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'lost', 'reference', 'ratio'],
+      [
+        'scenario',
+        'ops/s',
+        'events/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'errors',
+        'lost',
+        'reference',
+        'ratio',
+        'CPU ms/op server+pg',
+      ],
       report.results.map((result) => [
         result.name,
         rate(result.opsPerSecond),
@@ -52,13 +67,14 @@ export function renderReport(report: GateReport): string {
         String(result.lost),
         result.reference ? `${result.reference.name} ${rate(result.reference.rate)} ${result.reference.unit}` : '',
         result.ratioToReference === undefined ? '' : result.ratioToReference.toFixed(3),
+        cpuText(result),
       ]),
     ),
     '',
     '## References (same run)',
     '',
     ...table(
-      ['reference', 'ops/s', 'rows or events/s', 'p50 ms', 'p99 ms', 'errors', 'notes'],
+      ['reference', 'ops/s', 'rows or events/s', 'p50 ms', 'p99 ms', 'errors', 'CPU ms/op server+pg', 'notes'],
       report.references.map((reference) => [
         reference.name,
         rate(reference.opsPerSecond),
@@ -66,6 +82,7 @@ export function renderReport(report: GateReport): string {
         f(reference.latencyMs.p50),
         f(reference.latencyMs.p99),
         String(reference.errors),
+        cpuText(reference),
         reference.notes ?? '',
       ]),
     ),

@@ -20,7 +20,7 @@ import { connect, unary } from '../../src/client/connect.js';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.js';
 import { migrateUp } from '../../src/store/migrator.js';
 import { projectRoot } from '../../src/store/project-root.js';
-import { measureBackgroundBusyShare } from '../lib/cpu.js';
+import { measureBackgroundBusyShare, parentPid, processTreeCpuMs } from '../lib/cpu.js';
 import { onTeardown, progress, sleep, teardown } from '../lib/lifecycle.js';
 import { machineInfo, revision } from '../lib/machine.js';
 import { connectPg, createKey, TENANT } from '../lib/stack.js';
@@ -41,6 +41,13 @@ const only = process.argv
 const scenarios = loadScenarios();
 const thresholds = loadThresholds();
 const timing = scenarios.modes[mode];
+/** Extra node flags for the server process, e.g. `--server-node-options=--cpu-prof --cpu-prof-dir=perf/out`. */
+const serverNodeOptions =
+  process.argv
+    .find((arg) => arg.startsWith('--server-node-options='))
+    ?.slice('--server-node-options='.length)
+    .split(' ')
+    .filter(Boolean) ?? [];
 const wanted = (name: string): boolean => !only || only.includes(name);
 const definition = (name: string): ScenarioDefinition => {
   const found = scenarios.scenarios[name];
@@ -85,6 +92,8 @@ async function main(): Promise<number> {
     ).rows.map((row) => [row.name, row.setting]),
   );
   if (settings.fsync !== 'on') throw new Error('fsync is off; the gate measures durable commits');
+  const backendPid = (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+  const postmasterPid = backendPid === undefined ? undefined : await parentPid(backendPid);
   const adminKey = await createKey(databaseUrl, TENANT, 'admin');
   const workerKey = await createKey(databaseUrl, TENANT, 'worker');
 
@@ -92,7 +101,17 @@ async function main(): Promise<number> {
   const server = await startProcess(
     'server',
     process.execPath,
-    [path.join(root, 'bin', 'aetheris.js'), 'serve', '--database-url', databaseUrl, '--port', '0', '--data-dir', tmp],
+    [
+      ...serverNodeOptions,
+      path.join(root, 'bin', 'aetheris.js'),
+      'serve',
+      '--database-url',
+      databaseUrl,
+      '--port',
+      '0',
+      '--data-dir',
+      tmp,
+    ],
     env,
     /aetheris listening on (\S+)/,
   );
@@ -105,6 +124,15 @@ async function main(): Promise<number> {
     /echo listening on (\S+)/,
   );
   const echoAddress = echo.ready[1] ?? '';
+  /** Runs `measure` and adds the CPU the server process and PostgreSQL spent per operation. */
+  const withCpu = async (measure: () => Promise<Measurement>): Promise<Measurement> => {
+    const before = [await processTreeCpuMs(server.child.pid), await processTreeCpuMs(postmasterPid)];
+    const result = await measure();
+    const after = [await processTreeCpuMs(server.child.pid), await processTreeCpuMs(postmasterPid)];
+    const per = (i: number): number =>
+      Math.round((((after[i] ?? 0) - (before[i] ?? 0)) / Math.max(1, result.ops)) * 1000) / 1000;
+    return { ...result, cpuMsPerOp: { server: per(0), postgres: per(1) } };
+  };
   progress(`server ${address}, echo ${echoAddress}, ${postgres.split(' ').slice(0, 2).join(' ')}, mode ${mode}`);
 
   // Jobs the unary scenarios append to and read (on a queue no worker serves).
@@ -131,14 +159,16 @@ async function main(): Promise<number> {
     const base = { ghz, name, address, ...runtimeProto, call, data, authorization: bearer, concurrency };
     const options = { ...base, connections: Math.min(4, concurrency), eventsPerCall };
     await runGhz({ ...options, seconds: timing.warmupSeconds });
-    return runGhz({ ...options, seconds: timing.durationSeconds });
+    return withCpu(() => runGhz({ ...options, seconds: timing.durationSeconds }));
   };
   const pgbenchRun = async (name: string) => {
     const reference = scenarios.references[name];
     if (!reference) throw new Error(`reference ${name} missing`);
     const options = { pgbench, url: referenceUrl, name, rows: reference.rowsPerTransaction ?? 1 };
     await runPgbench({ ...options, concurrency: reference.concurrency, seconds: timing.warmupSeconds });
-    return runPgbench({ ...options, concurrency: reference.concurrency, seconds: timing.durationSeconds });
+    return withCpu(() =>
+      runPgbench({ ...options, concurrency: reference.concurrency, seconds: timing.durationSeconds }),
+    );
   };
   const driverRun = async (name: string): Promise<Measurement> => {
     driver ??= buildDriver();
@@ -195,7 +225,7 @@ async function main(): Promise<number> {
       eventsPerCall: perCall,
     };
     const warm = await runGhz({ ...options, seconds: timing.warmupSeconds });
-    const measured = await runGhz({ ...options, seconds: timing.durationSeconds });
+    const measured = await withCpu(() => runGhz({ ...options, seconds: timing.durationSeconds }));
     // Every acknowledged append must be in the log: count what the database holds.
     const stored = (await countEvents(db)) - eventsBefore;
     const acknowledged = (warm.ops + measured.ops) * perCall;

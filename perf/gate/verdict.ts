@@ -18,6 +18,8 @@ export interface Measurement {
   errorSamples: string[];
   lost: number;
   notes?: string;
+  /** CPU milliseconds per operation of the server process and of PostgreSQL (all backends). */
+  cpuMsPerOp?: { server: number; postgres: number };
 }
 
 export interface ScenarioResult extends Measurement {
