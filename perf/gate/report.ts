@@ -113,6 +113,25 @@ export function renderReport(report: GateReport): string {
     }
     lines.push('');
   }
+  const profiled = [...report.results, ...report.references].filter((m) => m.topStatements?.length);
+  if (profiled.length) {
+    lines.push('## Where PostgreSQL spent its time (pg_stat_statements, measured run)', '');
+    for (const m of profiled) {
+      lines.push(`**${m.name}**`, '');
+      lines.push(
+        ...table(
+          ['statement', 'calls', 'total ms', 'mean ms'],
+          (m.topStatements ?? []).map((st) => [
+            `\`${st.query.replaceAll('|', '\\|')}\``,
+            String(st.calls),
+            String(st.totalMs),
+            String(st.meanMs),
+          ]),
+        ),
+        '',
+      );
+    }
+  }
   lines.push(...machineSection(report.machine), '');
   return lines.join('\n');
 }

@@ -30,7 +30,7 @@ import { prepareReference, runPgbench } from './pgbench.js';
 import { runToEnd, startProcess } from './processes.js';
 import { renderReport } from './report.js';
 import { buildDriver, ensureGhz, findPgbench } from './tools.js';
-import { evaluate, type Measurement, type ScenarioResult } from './verdict.js';
+import { evaluate, type Measurement, type ScenarioResult, type StatementStats } from './verdict.js';
 
 const root = projectRoot();
 const mode: Mode = process.argv.includes('--smoke') ? 'smoke' : 'full';
@@ -69,7 +69,15 @@ async function main(): Promise<number> {
   await fs.chmod(tmp, 0o755); // as root, postgres runs unprivileged and must traverse it
   onTeardown('temp dir', () => fs.rm(tmp, { recursive: true, force: true }));
   progress(`starting PostgreSQL in ${tmp}`);
-  const cluster = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), settings: { max_connections: '300' } });
+  const cluster = await startEmbeddedPostgres({
+    dataDir: path.join(tmp, 'pg'),
+    settings: {
+      max_connections: '300',
+      // Where PostgreSQL's time goes, per scenario, in the report (the issue's profiling step).
+      shared_preload_libraries: 'pg_stat_statements',
+      'pg_stat_statements.track': 'all',
+    },
+  });
   onTeardown('PostgreSQL', async () => {
     await cluster.stop();
     if (!cluster.dataDir.startsWith(tmp)) await fs.rm(cluster.dataDir, { recursive: true, force: true });
@@ -80,6 +88,7 @@ async function main(): Promise<number> {
   const databaseUrl = cluster.urlFor('aetheris_gate');
   const referenceUrl = cluster.urlFor('gate_reference');
   await migrateUp(databaseUrl);
+  await (await connectPg(databaseUrl)).query('create extension if not exists pg_stat_statements');
   await prepareReference(await connectPg(referenceUrl));
   const db = await connectPg(databaseUrl);
   const postgres = (await db.query<{ version: string }>('select version()')).rows[0]?.version ?? 'unknown';
@@ -124,14 +133,18 @@ async function main(): Promise<number> {
     /echo listening on (\S+)/,
   );
   const echoAddress = echo.ready[1] ?? '';
-  /** Runs `measure` and adds the CPU the server process and PostgreSQL spent per operation. */
+  /**
+   * Runs `measure` and adds the CPU the server process and PostgreSQL spent per operation, and
+   * the statements that took PostgreSQL's time (pg_stat_statements, reset before the run).
+   */
   const withCpu = async (measure: () => Promise<Measurement>): Promise<Measurement> => {
+    await db.query('select pg_stat_statements_reset()');
     const before = [await processTreeCpuMs(server.child.pid), await processTreeCpuMs(postmasterPid)];
     const result = await measure();
     const after = [await processTreeCpuMs(server.child.pid), await processTreeCpuMs(postmasterPid)];
     const per = (i: number): number =>
       Math.round((((after[i] ?? 0) - (before[i] ?? 0)) / Math.max(1, result.ops)) * 1000) / 1000;
-    return { ...result, cpuMsPerOp: { server: per(0), postgres: per(1) } };
+    return { ...result, cpuMsPerOp: { server: per(0), postgres: per(1) }, topStatements: await topStatements(db) };
   };
   progress(`server ${address}, echo ${echoAddress}, ${postgres.split(' ').slice(0, 2).join(' ')}, mode ${mode}`);
 
@@ -172,7 +185,7 @@ async function main(): Promise<number> {
   };
   const driverRun = async (name: string): Promise<Measurement> => {
     driver ??= buildDriver();
-    const out = await runToEnd(driver, [
+    const out = await runToEnd(driver ?? '', [
       '-scenario',
       name,
       '-address',
@@ -286,7 +299,7 @@ async function main(): Promise<number> {
   for (const name of ['job_e2e', 'signal_resume', 'replay']) {
     if (!wanted(name)) continue;
     progress(name);
-    results.push(await driverRun(name));
+    results.push(await withCpu(() => driverRun(name)));
   }
 
   const checks = evaluate(results, thresholds, mode);
@@ -312,6 +325,23 @@ async function main(): Promise<number> {
   await fs.writeFile(`${base}.md`, markdown);
   process.stdout.write(`${markdown}\nwrote ${path.relative(process.cwd(), base)}.{md,json}\n`);
   return report.pass ? 0 : 1;
+}
+
+/** The statements with the most execution time since the last reset (top 6, text shortened). */
+async function topStatements(db: pg.Client): Promise<StatementStats[]> {
+  const rows = await db.query<{ query: string; calls: string; total_ms: number; mean_ms: number }>(
+    `select regexp_replace(query, '\\s+', ' ', 'g') as query, calls::text, total_exec_time as total_ms,
+            mean_exec_time as mean_ms
+       from pg_stat_statements
+      where query not ilike '%pg_stat_statements%'
+      order by total_exec_time desc limit 6`,
+  );
+  return rows.rows.map((row) => ({
+    query: row.query.length > 140 ? `${row.query.slice(0, 137)}...` : row.query,
+    calls: Number(row.calls),
+    totalMs: Math.round(row.total_ms),
+    meanMs: Math.round(row.mean_ms * 1000) / 1000,
+  }));
 }
 
 async function countEvents(db: pg.Client): Promise<number> {

@@ -20,6 +20,15 @@ export interface Measurement {
   notes?: string;
   /** CPU milliseconds per operation of the server process and of PostgreSQL (all backends). */
   cpuMsPerOp?: { server: number; postgres: number };
+  /** pg_stat_statements over the measured run: where PostgreSQL's time went. */
+  topStatements?: StatementStats[];
+}
+
+export interface StatementStats {
+  query: string;
+  calls: number;
+  totalMs: number;
+  meanMs: number;
 }
 
 export interface ScenarioResult extends Measurement {

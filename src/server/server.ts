@@ -16,6 +16,7 @@ import type { ServiceDeps } from '../services/deps.js';
 import { runtimeService } from '../services/runtime-service.js';
 import { signalService } from '../services/signal-service.js';
 import { unimplementedService } from '../services/unimplemented.js';
+import { AppendBatcher } from '../store/append-batcher.js';
 import { EventNotifier } from '../store/event-notifier.js';
 import { countLiveJobs } from '../store/live-job-counts.js';
 import { createDatabasePool } from '../store/pool.js';
@@ -84,7 +85,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = telemetry.meter ? new OtelServerMetrics(telemetry.meter) : NOOP_SERVER_METRICS;
   // Queried only when scraped, at most every 15 s, and never while the database is down.
   const stopJobGauge = metrics.observeJobStates(async () => (health.isServing ? countLiveJobs(pool) : []));
+  // Group commit for AppendEvents: at most a quarter of the pool writes batches at once.
+  const appends = new AppendBatcher(pool, { maxInFlight: Math.max(1, Math.floor((options.poolSize ?? 16) / 4)) });
   const deps: ServiceDeps = {
+    appends,
     pool,
     notifier,
     authenticator: new Authenticator(pool),

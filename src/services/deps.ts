@@ -1,10 +1,13 @@
 import type { DatabasePool } from 'slonik';
 import type { HandlerDeps } from '../server/handlers.js';
+import type { AppendBatcher } from '../store/append-batcher.js';
 import { type EventNotifier, eventsTopic, queueTopic } from '../store/event-notifier.js';
 
 /** What the service modules need: the pool, the notifier and the handler plumbing. */
 export interface ServiceDeps extends HandlerDeps {
   pool: DatabasePool;
+  /** AppendEvents goes through group commit (src/store/append-batcher.ts). */
+  appends: AppendBatcher;
   notifier: EventNotifier;
 }
 

@@ -11,7 +11,7 @@ import { isUuid } from '../domain/ids.js';
 import { SYSTEM_EVENT_PREFIX } from '../domain/job-state.js';
 import { Limits, requireJson, requireName, requireRange, requireUuid } from '../domain/validation.js';
 import type { CallContext } from '../server/handlers.js';
-import { appendEvents, type PreparedEvent, readJobEventsWithHead } from '../store/events.js';
+import { type PreparedEvent, readJobEventsWithHead } from '../store/events.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
 import { eventToProto } from './mappers.js';
 
@@ -61,7 +61,7 @@ export async function handleAppendEvents(
   const events = prepareEvents(request);
   const tenant = ctx.principal.tenant;
   const started = performance.now();
-  const outcome = await appendEvents(deps.pool, {
+  const outcome = await deps.appends.append({
     tenant,
     jobId,
     expectedSeq: request.expectedSeq ?? null,

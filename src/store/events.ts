@@ -31,7 +31,7 @@ export type AppendOutcome =
   | { kind: 'wrong_expected_seq'; actualSeq: bigint }
   | { kind: 'not_found' | 'idempotency_conflict' | 'lease_lost' | 'job_terminal' };
 
-const appendRow = z.object({
+export const appendRow = z.object({
   outcome: z.string(),
   first_seq: z.bigint().nullable(),
   last_seq: z.bigint().nullable(),
@@ -65,6 +65,11 @@ export async function appendEvents(db: CommonQueryMethods, params: AppendParams)
         'bytea',
       )},
       ${params.actor})`);
+  return toAppendOutcome(row);
+}
+
+/** The outcome row of `aetheris.append_events` as a value. */
+export function toAppendOutcome(row: z.infer<typeof appendRow>): AppendOutcome {
   switch (row.outcome) {
     case 'appended':
     case 'duplicate':

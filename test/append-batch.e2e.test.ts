@@ -1,0 +1,152 @@
+/**
+ * Group commit for AppendEvents (src/store/append-batcher.ts): batched appends must be
+ * indistinguishable from single ones — per-request outcomes, per-job order, intact chains —
+ * and one broken request must not take the rest of its batch down.
+ */
+import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
+import type { DatabasePool } from 'slonik';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventInput } from '../gen/ts/aetheris/runtime/v1/event.js';
+import { AppendEventsRequest, CancelJobRequest } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import { type AetherisClients, unary } from '../src/client/connect.js';
+import { toRpcError } from '../src/client/errors.js';
+import { verifyEventChain } from '../src/client/verify-chain.js';
+import { payloadDigest } from '../src/domain/hash-chain.js';
+import { AppendBatcher } from '../src/store/append-batcher.js';
+import type { AppendParams } from '../src/store/events.js';
+import { createDatabasePool } from '../src/store/pool.js';
+import { query, startTestEnv, type TestEnv } from './helpers/harness.js';
+import { createJob, readEvents } from './worker/worker-helpers.js';
+
+let env: TestEnv;
+let admin: AetherisClients;
+let pool: DatabasePool;
+
+beforeAll(async () => {
+  env = await startTestEnv();
+  admin = await env.clients('admin', 'acme');
+  pool = await createDatabasePool({ connectionString: env.url, maximumPoolSize: 4 });
+});
+afterAll(async () => {
+  await pool?.end();
+  await env?.close();
+});
+
+/** Distinct writing transactions in the event log so far. */
+async function transactions(): Promise<number> {
+  const rows = await query<{ n: string }>(env.url, 'select count(distinct tx_id)::text as n from aetheris.events');
+  return Number(rows[0]?.n ?? 0);
+}
+
+const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+
+type AppendInput = Omit<Partial<AppendEventsRequest>, 'events'> & { events: Partial<EventInput>[] };
+
+function append(request: AppendInput) {
+  return unary(admin.runtime, admin.runtime.appendEvents, AppendEventsRequest.fromPartial(request), admin.metadata());
+}
+
+function params(jobId: string, n: number, extra: Partial<AppendParams> = {}): AppendParams {
+  const payload = JSON.stringify({ n });
+  return {
+    tenant: 'acme',
+    jobId,
+    expectedSeq: null,
+    fencingToken: null,
+    actor: 'key:test',
+    events: [{ eventId: null, type: 'step', payload, digest: payloadDigest(payload) }],
+    ...extra,
+  };
+}
+
+describe('AppendEvents under group commit', () => {
+  it('keeps per-job order and chains intact for hundreds of concurrent appends', async () => {
+    const jobs = await Promise.all(Array.from({ length: 8 }, () => createJob(admin, 'batch', {}, { queue: 'none' })));
+    const responses = await Promise.all(
+      Array.from({ length: 240 }, (_, i) => {
+        const jobId = jobs[i % jobs.length] ?? '';
+        return append({ jobId, events: [{ type: 'step', payload: json({ i }) }] }).then((r) => ({ jobId, r }));
+      }),
+    );
+    for (const jobId of jobs) {
+      const seqs = responses.filter((x) => x.jobId === jobId).map((x) => x.r.firstSeq);
+      // Each append got its own seq: 2..31 (seq 1 is the job's creation), no gaps, no repeats.
+      expect([...seqs].sort((a, b) => Number(a - b))).toEqual(Array.from({ length: 30 }, (_, k) => BigInt(k + 2)));
+      const events = await readEvents(admin, jobId);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 31 }, (_, k) => BigInt(k + 1)));
+      expect(verifyEventChain('acme', events)).toEqual([]);
+    }
+  });
+
+  it('answers each request of a mixed batch with its own outcome', async () => {
+    const live = await createJob(admin, 'batch', {}, { queue: 'none' });
+    const cancelled = await createJob(admin, 'batch', {}, { queue: 'none' });
+    await unary(
+      admin.runtime,
+      admin.runtime.cancelJob,
+      CancelJobRequest.fromPartial({ jobId: cancelled }),
+      admin.metadata(),
+    );
+    const eventId = randomUUID();
+    const first = await append({ jobId: live, events: [{ eventId, type: 'once', payload: json(1) }] });
+    const outcomes = await Promise.all(
+      [
+        append({ jobId: live, events: [{ eventId, type: 'once', payload: json(1) }] }), // retry → duplicate
+        append({ jobId: live, events: [{ eventId, type: 'once', payload: json(2) }] }), // same id, other payload
+        append({ jobId: live, expectedSeq: 1n, events: [{ type: 'stale', payload: json(3) }] }), // head is 2
+        append({ jobId: randomUUID(), events: [{ type: 'x', payload: json(4) }] }),
+        append({ jobId: cancelled, events: [{ type: 'late', payload: json(5) }] }),
+        append({ jobId: live, events: [{ type: 'fine', payload: json(6) }] }),
+      ].map((p) =>
+        p.then(
+          (r) => ({ ok: r }),
+          (e: unknown) => ({ error: toRpcError(e) as { code: number; reason: string } }),
+        ),
+      ),
+    );
+    const summary = outcomes.map((o) =>
+      'ok' in o ? `ok duplicate=${o.ok.duplicate}` : `${o.error.code} ${o.error.reason}`,
+    );
+    expect(summary).toEqual([
+      'ok duplicate=true',
+      `${status.FAILED_PRECONDITION} IDEMPOTENCY_CONFLICT`,
+      `${status.ABORTED} WRONG_EXPECTED_SEQ`,
+      `${status.NOT_FOUND} NOT_FOUND`,
+      `${status.FAILED_PRECONDITION} JOB_TERMINAL`,
+      'ok duplicate=false',
+    ]);
+    const retried = outcomes[0];
+    expect(retried && 'ok' in retried && retried.ok.firstSeq).toBe(first.firstSeq);
+    const types = (await readEvents(admin, live)).map((e) => e.type);
+    expect(types).toEqual(['aetheris.job.created', 'once', 'fine']);
+  });
+
+  it('writes a queued burst as one batch, and survives a request that breaks the batch', async () => {
+    const jobA = await createJob(admin, 'batch', {}, { queue: 'none' });
+    const jobB = await createJob(admin, 'batch', {}, { queue: 'none' });
+    const batcher = new AppendBatcher(pool, { maxInFlight: 1 });
+    const before = await transactions();
+    // The first request takes the only slot; the next 20 queue and go as one transaction.
+    const results = await Promise.all(
+      Array.from({ length: 21 }, (_, i) => batcher.append(params(i % 2 ? jobA : jobB, i))),
+    );
+    expect(results.every((r) => r.kind === 'appended')).toBe(true);
+    expect((await transactions()) - before).toBe(2); // one alone, one batch of 20
+
+    // A request the database rejects (not a UUID: the server validates this before, so only a
+    // direct caller can send it) aborts its batch; the others are retried alone and succeed.
+    const alone = batcher.append(params(jobB, 98)); // takes the slot, so the rest queue together
+    const broken = batcher.append(params('not-a-uuid', 99));
+    const burst = await Promise.allSettled([
+      alone,
+      broken,
+      ...Array.from({ length: 6 }, (_, i) => batcher.append(params(jobA, 100 + i))),
+    ]);
+    expect(burst.map((r) => r.status)).toEqual(['fulfilled', 'rejected', ...Array(6).fill('fulfilled')]);
+    expect(burst.slice(2).map((r) => r.status === 'fulfilled' && r.value.kind)).toEqual(Array(6).fill('appended'));
+    const events = await readEvents(admin, jobA);
+    expect(verifyEventChain('acme', events)).toEqual([]);
+    expect(events).toHaveLength(1 + 10 + 6);
+  });
+});
