@@ -21,7 +21,7 @@ import { ToolCallDecision } from '../../gen/ts/aetheris/runtime/v1/worker.js';
 import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/errors.js';
 import { Limits, requireJson, requireMaxLength, requireName, requireUuid } from '../domain/validation.js';
 import { type CallContext, throwIfAborted } from '../server/handlers.js';
-import { queueTopic } from '../store/event-notifier.js';
+import { type QueueWake, queueTopic } from '../store/event-notifier.js';
 import { readJobEvents } from '../store/events.js';
 import { awaitSignal } from '../store/signals.js';
 import {
@@ -61,7 +61,10 @@ export async function handleAcquireJob(
   const tenant = ctx.principal.tenant;
   const topics = queues.map((queue) => queueTopic(tenant, queue));
   const deadline = Date.now() + waitMs;
+  // Set when a queue change woke this poll: the wake is ours to use or to pass on.
+  let wake: QueueWake | undefined;
   for (;;) {
+    if (ctx.signal.aborted && wake) deps.notifier.handOff(topics, wake.hops);
     throwIfAborted(ctx.signal);
     const versions = topics.map((topic) => deps.notifier.version(topic));
     const outcome = await acquireJob(deps.pool, {
@@ -74,6 +77,8 @@ export async function handleAcquireJob(
       actor: `${actorOf(ctx.principal)}/${workerId}`,
     });
     if (outcome.kind === 'acquired') {
+      // More work may have arrived with the same wake (NOTIFYs coalesce): let the next poll look.
+      if (wake) deps.notifier.handOff(topics, 0);
       const job = outcome.job;
       if (ctx.signal.aborted) {
         // The caller went away while we leased: give the job back at once instead of letting
@@ -107,12 +112,14 @@ export async function handleAcquireJob(
         traceParent: outcome.traceParent ?? '',
       };
     }
+    // Nothing for us (other job types or capabilities, or taken already): pass the wake on.
+    if (wake && wake.hops > 0) deps.notifier.handOff(topics, wake.hops - 1);
     const now = Date.now();
     if (now >= deadline) return { lease: undefined, job: undefined, history: [], toolCalls: [], traceParent: '' };
     // Sleep until woken (a job became runnable), the next backoff is due, or the safety re-check.
     const dueIn = outcome.nextDue === null ? Number.POSITIVE_INFINITY : Number(outcome.nextDue / 1000n) - now;
     const sleepMs = Math.max(5, Math.min(deadline - now, dueIn, SAFETY_RECHECK_MS));
-    await deps.notifier.wait(topics, versions, sleepMs, ctx.signal);
+    wake = await deps.notifier.wait(topics, versions, sleepMs, ctx.signal);
   }
 }
 

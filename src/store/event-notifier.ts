@@ -6,7 +6,7 @@ export interface NotifierLogger {
   warn(object: object, message: string): void;
 }
 
-type Waker = () => void;
+type Waker = (wake: QueueWake | undefined) => void;
 
 const CHANNEL = 'aetheris_events';
 
@@ -16,8 +16,16 @@ export function eventsTopic(tenant: string): string {
 }
 
 /** Topic of a tenant's queue: long-polling AcquireJob calls wait on it. */
+const QUEUE_TOPIC_PREFIX = 'q/';
+
 export function queueTopic(tenant: string, queue: string): string {
-  return `q/${tenant}/${queue}`;
+  return `${QUEUE_TOPIC_PREFIX}${tenant}/${queue}`;
+}
+
+/** Handed to the one waiter a queue change woke (see {@link EventNotifier.wait}). */
+export interface QueueWake {
+  /** How many more waiters may be tried if this one cannot use the wake. */
+  hops: number;
 }
 
 /**
@@ -85,22 +93,36 @@ export class EventNotifier {
   /**
    * Resolves when any of `topics` moved past its version in `since` (at once if one already
    * did), after `timeoutMs` (the safety re-check) or when `signal` aborts. Never rejects.
+   *
+   * A change on a queue topic wakes one waiter, not all of them (a new runnable job is work for
+   * one worker; waking every idle long poll made each run its acquire query for nothing). That
+   * waiter gets a {@link QueueWake}: if it cannot use the wake it must pass it on with
+   * {@link handOff}, and if it could, it hands one on too, since more work may be waiting.
+   * Changes on other topics (a tenant's log) wake every waiter.
    */
-  wait(topics: readonly string[], since: readonly number[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  wait(
+    topics: readonly string[],
+    since: readonly number[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<QueueWake | undefined> {
     return new Promise((resolve) => {
-      if (signal?.aborted || topics.some((topic, index) => this.version(topic) !== since[index])) return resolve();
-      const done = (): void => {
+      if (signal?.aborted || topics.some((topic, index) => this.version(topic) !== since[index])) {
+        return resolve(undefined);
+      }
+      const done: Waker = (wake) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', onAbort);
         for (const topic of topics) {
           const set = this.wakers.get(topic);
           set?.delete(done);
           if (set?.size === 0) this.wakers.delete(topic);
         }
-        resolve();
+        resolve(wake);
       };
-      const timer = setTimeout(done, timeoutMs);
-      signal?.addEventListener('abort', done, { once: true });
+      const onAbort = (): void => done(undefined);
+      const timer = setTimeout(onAbort, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
       for (const topic of topics) {
         let set = this.wakers.get(topic);
         if (!set) {
@@ -110,6 +132,20 @@ export class EventNotifier {
         set.add(done);
       }
     });
+  }
+
+  /**
+   * Passes a queue wake on to the longest-waiting waiter of `topics`, which may pass it on
+   * `hops` more times if it cannot use it either (its job types or capabilities do not match).
+   */
+  handOff(topics: readonly string[], hops: number): void {
+    for (const topic of topics) {
+      const next = this.wakers.get(topic)?.values().next().value;
+      if (next) {
+        next({ hops });
+        return;
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -124,7 +160,7 @@ export class EventNotifier {
     this.client = undefined;
     this.setConnected(false);
     await client?.end().catch(() => undefined);
-    for (const topic of [...this.wakers.keys()]) this.wake(topic);
+    for (const topic of [...this.wakers.keys()]) this.wake(topic, true);
   }
 
   private async connect(): Promise<void> {
@@ -141,7 +177,7 @@ export class EventNotifier {
     this.reconnectDelayMs = 100;
     this.setConnected(true);
     // Anything committed while we were not listening would otherwise wait for the safety timer.
-    for (const topic of [...this.wakers.keys()]) this.wake(topic);
+    for (const topic of [...this.wakers.keys()]) this.wake(topic, true);
   }
 
   private lost(client: pg.Client): void {
@@ -202,12 +238,19 @@ export class EventNotifier {
     }
   }
 
-  private wake(topic: string): void {
+  /** `all`: wake every waiter even on a queue topic (reconnects and shutdown). */
+  private wake(topic: string, all = false): void {
     this.versions.set(topic, this.version(topic) + 1);
     const wakers = this.wakers.get(topic);
     if (!wakers) return;
+    if (!all && topic.startsWith(QUEUE_TOPIC_PREFIX)) {
+      const oldest = wakers.values().next().value;
+      // Everyone waiting may have to look in turn if the first cannot take the work.
+      if (oldest) oldest({ hops: wakers.size - 1 });
+      return;
+    }
     this.wakers.delete(topic);
-    for (const wake of [...wakers]) wake();
+    for (const wake of [...wakers]) wake(undefined);
   }
 }
 
