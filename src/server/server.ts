@@ -21,6 +21,7 @@ import { EventNotifier } from '../store/event-notifier.js';
 import { countLiveJobs } from '../store/live-job-counts.js';
 import { createDatabasePool } from '../store/pool.js';
 import { projectRoot } from '../store/project-root.js';
+import { WorkerWrites } from '../store/worker-writes.js';
 import { NOOP_SERVER_METRICS, OtelServerMetrics } from '../telemetry/server-metrics.js';
 import { TELEMETRY_OFF, type Telemetry } from '../telemetry/setup.js';
 import { Authenticator } from './auth.js';
@@ -86,9 +87,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Queried only when scraped, at most every 15 s, and never while the database is down.
   const stopJobGauge = metrics.observeJobStates(async () => (health.isServing ? countLiveJobs(pool) : []));
   // Group commit for AppendEvents: at most a quarter of the pool writes batches at once.
-  const appends = new AppendBatcher(pool, { maxInFlight: Math.max(1, Math.floor((options.poolSize ?? 16) / 4)) });
+  // Group commit (appends and the worker's hot writes): each kind may use a quarter of the pool.
+  const inFlight = Math.max(1, Math.floor((options.poolSize ?? 16) / 4));
   const deps: ServiceDeps = {
-    appends,
+    appends: new AppendBatcher(pool, { maxInFlight: inFlight }),
+    workerWrites: new WorkerWrites(pool, inFlight),
     pool,
     notifier,
     authenticator: new Authenticator(pool),

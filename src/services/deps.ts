@@ -2,12 +2,15 @@ import type { DatabasePool } from 'slonik';
 import type { HandlerDeps } from '../server/handlers.js';
 import type { AppendBatcher } from '../store/append-batcher.js';
 import { type EventNotifier, eventsTopic, queueTopic } from '../store/event-notifier.js';
+import type { WorkerWrites } from '../store/worker-writes.js';
 
 /** What the service modules need: the pool, the notifier and the handler plumbing. */
 export interface ServiceDeps extends HandlerDeps {
   pool: DatabasePool;
   /** AppendEvents goes through group commit (src/store/append-batcher.ts). */
   appends: AppendBatcher;
+  /** BeginToolCall, CompleteToolCall and CompleteJob go through group commit too. */
+  workerWrites: WorkerWrites;
   notifier: EventNotifier;
 }
 

@@ -24,16 +24,7 @@ import { type CallContext, throwIfAborted } from '../server/handlers.js';
 import { type QueueWake, queueTopic } from '../store/event-notifier.js';
 import { readJobEvents } from '../store/events.js';
 import { awaitSignal } from '../store/signals.js';
-import {
-  acquireJob,
-  beginToolCall,
-  completeJob,
-  completeToolCall,
-  failJob,
-  heartbeat,
-  listToolCalls,
-  releaseJob,
-} from '../store/worker-protocol.js';
+import { acquireJob, failJob, heartbeat, listToolCalls, releaseJob } from '../store/worker-protocol.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
 import { canonicalError } from './job-error.js';
 import { eventToProto, jobToProto, msFromDuration, timestampFromUs, toolCallToProto } from './mappers.js';
@@ -150,7 +141,7 @@ export async function handleCompleteJob(
   const jobId = requireUuid('job_id', request.jobId);
   const output = requireJson('output', request.output);
   const tenant = ctx.principal.tenant;
-  const outcome = await completeJob(deps.pool, {
+  const outcome = await deps.workerWrites.completeJob({
     tenant,
     jobId,
     fencingToken: request.fencingToken,
@@ -223,7 +214,7 @@ export async function handleBeginToolCall(
   if (request.argsDigest.length !== 32)
     throw invalidField('args_digest', 'must be the 32-byte SHA-256 of the canonical arguments');
   const tenant = ctx.principal.tenant;
-  const outcome = await beginToolCall(deps.pool, {
+  const outcome = await deps.workerWrites.beginToolCall({
     tenant,
     jobId,
     fencingToken: request.fencingToken,
@@ -260,7 +251,7 @@ export async function handleCompleteToolCall(
   const result = outcomeField.$case === 'result' ? requireJson('result', outcomeField.value) : null;
   const error = outcomeField.$case === 'error' ? canonicalError('error', outcomeField.value) : null;
   const tenant = ctx.principal.tenant;
-  const outcome = await completeToolCall(deps.pool, {
+  const outcome = await deps.workerWrites.completeToolCall({
     tenant,
     jobId,
     fencingToken: request.fencingToken,

@@ -62,7 +62,7 @@ const summaryRow = z.object({
 
 /**
  * One tenant's summary in one statement: counts by queue and state (with the terminal counts of
- * the window in the same pass), the runnable backlog and its oldest job (the `jobs_runnable`
+ * the window in the same pass), the runnable backlog and its oldest job (the `jobs_runnable_in_order`
  * index), live leases (`jobs_live_leases`), and the nearest parked waits.
  */
 export async function getSummary(db: CommonQueryMethods, tenant: string, windowMs: number): Promise<SummaryRecord> {

@@ -75,7 +75,36 @@ export async function completeJob(
   const row = await db.one(sql.type(outcomeJob)`
     select c.outcome, (c.job).* from aetheris.complete_job(
       ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.output}, ${params.actor}) c`);
+  return completeJobOutcome(row);
+}
+
+export type CompleteJobParams = Parameters<typeof completeJob>[1];
+export type CompleteJobOutcome = ReturnType<typeof completeJobOutcome>;
+
+export function completeJobOutcome(row: z.infer<typeof outcomeJob>) {
   return jobOutcome(row, ['completed'] as const);
+}
+
+/** CompleteJob for many jobs in one statement (requests sorted by job; see group-commit.ts). */
+export function completeJobBatch(db: CommonQueryMethods, all: CompleteJobParams[]) {
+  return db.any(sql.type(outcomeJob.extend({ ord: z.number() }))`
+    select c.ord, c.outcome, (c.job).* from aetheris.complete_job_batch(
+      ${sql.array(
+        all.map((p) => p.tenant),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.jobId),
+        'uuid',
+      )}, ${sql.array(
+        all.map((p) => p.fencingToken),
+        'int8',
+      )}, ${sql.array(
+        all.map((p) => p.output),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.actor),
+        'text',
+      )}) c order by c.ord`);
 }
 
 /** Fails the attempt: retry with backoff, or fail the job (permanent or attempts spent). */
@@ -111,23 +140,60 @@ export type BeginToolCallOutcome =
   | { kind: 'not_found' | 'lease_lost' };
 
 /** Asks the ledger whether a tool call may run (see ToolCallDecision). */
+export interface BeginToolCallParams {
+  tenant: string;
+  jobId: string;
+  fencingToken: bigint;
+  callKey: string;
+  toolName: string;
+  argsDigest: Buffer;
+  idempotent: boolean;
+  actor: string;
+}
+
 export async function beginToolCall(
   db: CommonQueryMethods,
-  params: {
-    tenant: string;
-    jobId: string;
-    fencingToken: bigint;
-    callKey: string;
-    toolName: string;
-    argsDigest: Buffer;
-    idempotent: boolean;
-    actor: string;
-  },
+  params: BeginToolCallParams,
 ): Promise<BeginToolCallOutcome> {
   const row = await db.one(sql.type(ledgerOutcome)`
     select b.outcome, b.detail, (b.ledger).* from aetheris.begin_tool_call(
       ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.callKey}, ${params.toolName},
       ${sql.binary(params.argsDigest)}, ${params.idempotent}, ${params.actor}) b`);
+  return beginToolCallOutcome(row);
+}
+
+/** BeginToolCall for many jobs in one statement (requests sorted by job; see group-commit.ts). */
+export function beginToolCallBatch(db: CommonQueryMethods, all: BeginToolCallParams[]) {
+  return db.any(sql.type(ledgerOutcome.extend({ ord: z.number() }))`
+    select b.ord, b.outcome, b.detail, (b.ledger).* from aetheris.begin_tool_call_batch(
+      ${sql.array(
+        all.map((p) => p.tenant),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.jobId),
+        'uuid',
+      )}, ${sql.array(
+        all.map((p) => p.fencingToken),
+        'int8',
+      )}, ${sql.array(
+        all.map((p) => p.callKey),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.toolName),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.argsDigest),
+        'bytea',
+      )}, ${sql.array(
+        all.map((p) => p.idempotent),
+        'bool',
+      )}, ${sql.array(
+        all.map((p) => p.actor),
+        'text',
+      )}) b order by b.ord`);
+}
+
+export function beginToolCallOutcome(row: z.infer<typeof ledgerOutcome>): BeginToolCallOutcome {
   switch (row.outcome) {
     case 'execute':
     case 'recorded':
@@ -147,22 +213,58 @@ export type CompleteToolCallOutcome =
   | { kind: 'not_started' | 'conflict' | 'not_found' | 'lease_lost' };
 
 /** Records a tool call's outcome: `result` (canonical JSON) or `error` (canonical JSON). */
+export interface CompleteToolCallParams {
+  tenant: string;
+  jobId: string;
+  fencingToken: bigint;
+  callKey: string;
+  result: string | null;
+  error: string | null;
+  actor: string;
+}
+
 export async function completeToolCall(
   db: CommonQueryMethods,
-  params: {
-    tenant: string;
-    jobId: string;
-    fencingToken: bigint;
-    callKey: string;
-    result: string | null;
-    error: string | null;
-    actor: string;
-  },
+  params: CompleteToolCallParams,
 ): Promise<CompleteToolCallOutcome> {
   const row = await db.one(sql.type(ledgerOutcome.omit({ detail: true }))`
     select c.outcome, (c.ledger).* from aetheris.complete_tool_call(
       ${params.tenant}, ${params.jobId}::uuid, ${params.fencingToken}, ${params.callKey}, ${params.result},
       ${params.error}, ${params.actor}) c`);
+  return completeToolCallOutcome(row);
+}
+
+/** CompleteToolCall for many jobs in one statement (requests sorted by job; see group-commit.ts). */
+export function completeToolCallBatch(db: CommonQueryMethods, all: CompleteToolCallParams[]) {
+  return db.any(sql.type(ledgerOutcome.omit({ detail: true }).extend({ ord: z.number() }))`
+    select c.ord, c.outcome, (c.ledger).* from aetheris.complete_tool_call_batch(
+      ${sql.array(
+        all.map((p) => p.tenant),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.jobId),
+        'uuid',
+      )}, ${sql.array(
+        all.map((p) => p.fencingToken),
+        'int8',
+      )}, ${sql.array(
+        all.map((p) => p.callKey),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.result),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.error),
+        'text',
+      )}, ${sql.array(
+        all.map((p) => p.actor),
+        'text',
+      )}) c order by c.ord`);
+}
+
+export function completeToolCallOutcome(
+  row: z.infer<ReturnType<typeof ledgerOutcome.omit<{ detail: true }>>>,
+): CompleteToolCallOutcome {
   switch (row.outcome) {
     case 'completed':
     case 'duplicate':

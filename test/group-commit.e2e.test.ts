@@ -1,14 +1,18 @@
 /**
- * Group commit for AppendEvents (src/store/append-batcher.ts): batched appends must be
- * indistinguishable from single ones — per-request outcomes, per-job order, intact chains —
- * and one broken request must not take the rest of its batch down.
+ * Group commit (src/store/group-commit.ts) for AppendEvents and the worker's hot writes: batched
+ * writes must be indistinguishable from single ones — per-request outcomes, per-job order,
+ * intact chains, fencing — and one broken request must not take the rest of its batch down.
  */
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import type { DatabasePool } from 'slonik';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventInput } from '../gen/ts/aetheris/runtime/v1/event.js';
-import { AppendEventsRequest, CancelJobRequest } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
+import {
+  AcquireJobRequest,
+  AppendEventsRequest,
+  CancelJobRequest,
+} from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, unary } from '../src/client/connect.js';
 import { toRpcError } from '../src/client/errors.js';
 import { verifyEventChain } from '../src/client/verify-chain.js';
@@ -16,6 +20,7 @@ import { payloadDigest } from '../src/domain/hash-chain.js';
 import { AppendBatcher } from '../src/store/append-batcher.js';
 import type { AppendParams } from '../src/store/events.js';
 import { createDatabasePool } from '../src/store/pool.js';
+import { WorkerWrites } from '../src/store/worker-writes.js';
 import { query, startTestEnv, type TestEnv } from './helpers/harness.js';
 import { createJob, readEvents } from './worker/worker-helpers.js';
 
@@ -150,3 +155,77 @@ describe('AppendEvents under group commit', () => {
     expect(events).toHaveLength(1 + 10 + 6);
   });
 });
+
+describe('worker writes under group commit', () => {
+  it('batches BeginToolCall, CompleteToolCall and CompleteJob with per-request outcomes and fencing', async () => {
+    const worker = await env.clients('worker', 'acme');
+    const leases: { jobId: string; token: bigint }[] = [];
+    for (let i = 0; i < 6; i++) {
+      await createJob(admin, 'batched', { i }, { queue: 'gc-worker' });
+      const got = await unary(
+        worker.runtime,
+        worker.runtime.acquireJob,
+        AcquireJobRequest.fromPartial({ workerId: `w${i}`, queues: ['gc-worker'] }),
+        worker.metadata(),
+      );
+      if (!got.lease) throw new Error('no lease');
+      leases.push({ jobId: got.lease.jobId, token: got.lease.fencingToken });
+    }
+    const writes = new WorkerWrites(pool, 1);
+    const base = { tenant: 'acme', actor: 'key:test' };
+    const before = await transactions();
+    const [first, ...rest] = leases;
+    if (!first) throw new Error('no jobs');
+    const begins = await Promise.all([
+      writes.beginToolCall({
+        ...base,
+        ...lease(first),
+        callKey: '1',
+        toolName: 't',
+        argsDigest: payloadDigest('{}'),
+        idempotent: false,
+      }),
+      ...rest.map((l) =>
+        writes.beginToolCall({
+          ...base,
+          ...lease(l),
+          callKey: '1',
+          toolName: 't',
+          argsDigest: payloadDigest('{}'),
+          idempotent: false,
+        }),
+      ),
+      // A zombie with a stale token in the same batch is fenced, the others are not affected.
+      writes.beginToolCall({
+        ...base,
+        jobId: first.jobId,
+        fencingToken: first.token - 1n,
+        callKey: '2',
+        toolName: 't',
+        argsDigest: payloadDigest('{}'),
+        idempotent: false,
+      }),
+    ]);
+    expect(begins.map((b) => b.kind)).toEqual([...Array(6).fill('execute'), 'lease_lost']);
+    expect((await transactions()) - before).toBe(2); // the first alone, the other six as one batch
+    const completes = await Promise.all(
+      leases.map((l) =>
+        writes.completeToolCall({ ...base, ...lease(l), callKey: '1', result: '{"ok":true}', error: null }),
+      ),
+    );
+    expect(completes.map((c) => c.kind)).toEqual(Array(6).fill('completed'));
+    const done = await Promise.all(
+      leases.map((l) => writes.completeJob({ ...base, ...lease(l), output: '{"done":true}' })),
+    );
+    expect(done.map((d) => d.kind)).toEqual(Array(6).fill('completed'));
+    for (const l of leases) {
+      const events = await readEvents(admin, l.jobId);
+      expect(verifyEventChain('acme', events)).toEqual([]);
+      expect(events.at(-1)?.type).toBe('aetheris.job.completed');
+    }
+  });
+});
+
+function lease(l: { jobId: string; token: bigint }) {
+  return { jobId: l.jobId, fencingToken: l.token };
+}
