@@ -19,6 +19,7 @@ import { verifyEventChain } from '../src/client/verify-chain.js';
 import { payloadDigest } from '../src/domain/hash-chain.js';
 import { AppendBatcher } from '../src/store/append-batcher.js';
 import type { AppendParams } from '../src/store/events.js';
+import { getJobs } from '../src/store/jobs.js';
 import { createDatabasePool } from '../src/store/pool.js';
 import { WorkerWrites } from '../src/store/worker-writes.js';
 import { query, startTestEnv, type TestEnv } from './helpers/harness.js';
@@ -229,3 +230,17 @@ describe('worker writes under group commit', () => {
 function lease(l: { jobId: string; token: bigint }) {
   return { jobId: l.jobId, fencingToken: l.token };
 }
+
+describe('GetJob batched', () => {
+  it('answers each key of one query in order: the job, or null when missing or of another tenant', async () => {
+    const jobId = await createJob(admin, 'batched-read', {}, { queue: 'none' });
+    const jobs = await getJobs(pool, [
+      { tenant: 'acme', jobId },
+      { tenant: 'acme', jobId: randomUUID() },
+      { tenant: 'globex', jobId },
+      { tenant: 'acme', jobId },
+    ]);
+    expect(jobs.map((job) => job?.id ?? null)).toEqual([jobId, null, null, jobId]);
+    expect(jobs[0]?.tenant).toBe('acme');
+  });
+});

@@ -11,6 +11,7 @@ import { ForensicsServiceService } from '../../gen/ts/aetheris/forensics/v1/fore
 import { AdminServiceService } from '../../gen/ts/aetheris/runtime/v1/admin_service.js';
 import { RuntimeServiceService } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { SignalServiceService } from '../../gen/ts/aetheris/signal/v1/signal_service.js';
+import type { JobRecord } from '../domain/records.js';
 import { adminService } from '../services/admin-service.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { runtimeService } from '../services/runtime-service.js';
@@ -18,6 +19,8 @@ import { signalService } from '../services/signal-service.js';
 import { unimplementedService } from '../services/unimplemented.js';
 import { AppendBatcher } from '../store/append-batcher.js';
 import { EventNotifier } from '../store/event-notifier.js';
+import { GroupCommit, type JobKey, jobKey } from '../store/group-commit.js';
+import { getJob, getJobs } from '../store/jobs.js';
 import { countLiveJobs } from '../store/live-job-counts.js';
 import { createDatabasePool } from '../store/pool.js';
 import { projectRoot } from '../store/project-root.js';
@@ -92,6 +95,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const deps: ServiceDeps = {
     appends: new AppendBatcher(pool, { maxInFlight: inFlight }),
     workerWrites: new WorkerWrites(pool, inFlight),
+    // The same batching serves GetJob: concurrent reads share one query.
+    jobReads: new GroupCommit<JobKey, JobRecord | null, JobRecord | null>({
+      single: (key) => getJob(pool, key.tenant, key.jobId),
+      batch: (keys) => getJobs(pool, keys),
+      fromRow: (job) => job,
+      key: jobKey,
+      maxInFlight: inFlight,
+    }),
     pool,
     notifier,
     authenticator: new Authenticator(pool),

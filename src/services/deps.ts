@@ -1,7 +1,9 @@
 import type { DatabasePool } from 'slonik';
+import type { JobRecord } from '../domain/records.js';
 import type { HandlerDeps } from '../server/handlers.js';
 import type { AppendBatcher } from '../store/append-batcher.js';
 import { type EventNotifier, eventsTopic, queueTopic } from '../store/event-notifier.js';
+import type { GroupCommit, JobKey } from '../store/group-commit.js';
 import type { WorkerWrites } from '../store/worker-writes.js';
 
 /** What the service modules need: the pool, the notifier and the handler plumbing. */
@@ -11,6 +13,8 @@ export interface ServiceDeps extends HandlerDeps {
   appends: AppendBatcher;
   /** BeginToolCall, CompleteToolCall and CompleteJob go through group commit too. */
   workerWrites: WorkerWrites;
+  /** GetJob, batched like the writes (concurrent reads share one query). */
+  jobReads: GroupCommit<JobKey, JobRecord | null, JobRecord | null>;
   notifier: EventNotifier;
 }
 

@@ -25,7 +25,7 @@ import {
   requireUuid,
 } from '../domain/validation.js';
 import type { CallContext } from '../server/handlers.js';
-import { cancelJob, createJob, getJob, listJobs } from '../store/jobs.js';
+import { cancelJob, createJob, listJobs } from '../store/jobs.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
 import { jobStateFromProto, jobToProto, msFromDuration, PROTO_JOB_STATES, usFromTimestamp } from './mappers.js';
 import { decodeJobPageToken, encodeJobPageToken } from './page-token.js';
@@ -144,7 +144,7 @@ export async function handleGetJob(
   ctx: CallContext,
 ): Promise<GetJobResponse> {
   const jobId = requireUuid('job_id', request.jobId);
-  const job = await getJob(deps.pool, ctx.principal.tenant, jobId);
+  const job = await deps.jobReads.run({ tenant: ctx.principal.tenant, jobId });
   if (!job) throw notFound('job', jobId);
   return { job: jobToProto(job) };
 }

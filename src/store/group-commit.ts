@@ -111,5 +111,11 @@ export class GroupCommit<P, B, R> {
   }
 }
 
+/** One job of one tenant. */
+export interface JobKey {
+  tenant: string;
+  jobId: string;
+}
+
 /** The lock-order key of a request on one job. */
-export const jobKey = (params: { tenant: string; jobId: string }): string => `${params.tenant}\u0000${params.jobId}`;
+export const jobKey = (params: JobKey): string => `${params.tenant}\u0000${params.jobId}`;

@@ -56,6 +56,25 @@ export async function getJob(db: CommonQueryMethods, tenant: string, jobId: stri
   return row ? toJobRecord(row) : null;
 }
 
+/** Many jobs in one query, in request order (null where a job does not exist in that tenant). */
+export async function getJobs(
+  db: CommonQueryMethods,
+  keys: readonly { tenant: string; jobId: string }[],
+): Promise<(JobRecord | null)[]> {
+  const rows = await db.any(sql.type(jobRow.partial().extend({ ord: z.number() }))`
+    select x.ord::int4 as ord, ${jobColumns}
+      from unnest(${sql.array(
+        keys.map((k) => k.tenant),
+        'text',
+      )}, ${sql.array(
+        keys.map((k) => k.jobId),
+        'uuid',
+      )}) with ordinality as x(tenant_id, job_id, ord)
+      left join aetheris.jobs j on j.tenant_id = x.tenant_id and j.job_id = x.job_id
+     order by x.ord`);
+  return rows.map((row) => (row.job_id ? toJobRecord(row as z.infer<typeof jobRow>) : null));
+}
+
 /** Filters of {@link listJobs}. */
 export interface ListJobsFilter {
   states: JobState[];
