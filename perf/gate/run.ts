@@ -48,6 +48,8 @@ const serverNodeOptions =
     ?.slice('--server-node-options='.length)
     .split(' ')
     .filter(Boolean) ?? [];
+/** Clients reach PostgreSQL over its Unix socket instead of TCP loopback (server and pgbench alike). */
+const unixSocket = process.argv.includes('--unix-socket');
 const wanted = (name: string): boolean => !only || only.includes(name);
 const definition = (name: string): ScenarioDefinition => {
   const found = scenarios.scenarios[name];
@@ -69,10 +71,16 @@ async function main(): Promise<number> {
   await fs.chmod(tmp, 0o755); // as root, postgres runs unprivileged and must traverse it
   onTeardown('temp dir', () => fs.rm(tmp, { recursive: true, force: true }));
   progress(`starting PostgreSQL in ${tmp}`);
+  const socketDir = path.join(tmp, 'sock');
+  if (unixSocket) {
+    await fs.mkdir(socketDir);
+    await fs.chmod(socketDir, 0o777); // PostgreSQL (unprivileged when we are root) creates its socket here
+  }
   const cluster = await startEmbeddedPostgres({
     dataDir: path.join(tmp, 'pg'),
     settings: {
       max_connections: '300',
+      ...(unixSocket ? { unix_socket_directories: socketDir } : {}),
       // Where PostgreSQL's time goes, per scenario, in the report (the issue's profiling step).
       shared_preload_libraries: 'pg_stat_statements',
       'pg_stat_statements.track': 'all',
@@ -85,8 +93,15 @@ async function main(): Promise<number> {
   const adminDb = await connectPg(cluster.connectionString);
   await adminDb.query('create database aetheris_gate');
   await adminDb.query('create database gate_reference');
-  const databaseUrl = cluster.urlFor('aetheris_gate');
-  const referenceUrl = cluster.urlFor('gate_reference');
+  // With --unix-socket the server and pgbench both reach PostgreSQL through its socket file.
+  const viaSocket = (url: string): string => {
+    if (!unixSocket) return url;
+    const parsed = new URL(url);
+    parsed.hostname = encodeURIComponent(socketDir);
+    return parsed.toString();
+  };
+  const databaseUrl = viaSocket(cluster.urlFor('aetheris_gate'));
+  const referenceUrl = viaSocket(cluster.urlFor('gate_reference'));
   await migrateUp(databaseUrl);
   await (await connectPg(databaseUrl)).query('create extension if not exists pg_stat_statements');
   await prepareReference(await connectPg(referenceUrl));
