@@ -33,6 +33,8 @@ const DEFAULT_LEASE_MS = 30_000;
 const MAX_WAIT_MS = 60_000;
 const SAFETY_RECHECK_MS = 2000;
 const MAX_HISTORY_EVENTS = 10_000;
+const JOB_CREATED = 'aetheris.job.created';
+const JOB_LEASED = 'aetheris.job.leased';
 
 export async function handleAcquireJob(
   deps: ServiceDeps,
@@ -86,10 +88,12 @@ export async function handleAcquireJob(
         throwIfAborted(ctx.signal);
       }
       announce(deps, tenant);
-      const [history, toolCalls] = await Promise.all([
-        readJobEvents(deps.pool, tenant, job.id, 0n, MAX_HISTORY_EVENTS),
-        listToolCalls(deps.pool, tenant, job.id),
-      ]);
+      const history = await readJobEvents(deps.pool, tenant, job.id, 0n, MAX_HISTORY_EVENTS);
+      // A job whose whole history is "created, leased" has never been leased before, so it has
+      // no ledger: its first acquisition skips that query (one statement less per job).
+      const firstLease =
+        history.length === 2 && history[0]?.type === JOB_CREATED && history[1]?.type === JOB_LEASED;
+      const toolCalls = firstLease ? [] : await listToolCalls(deps.pool, tenant, job.id);
       return {
         lease: {
           jobId: job.id,
