@@ -80,7 +80,7 @@ describe('idle AcquireJob polls', () => {
     const got = await right;
     const took = performance.now() - started;
     expect(got.job?.id).toBe(jobId);
-    expect(took).toBeLessThan(1_000); // well below the 2 s safety re-check
+    expect(took).toBeLessThan(1_500); // below the 2 s safety re-check that would otherwise pick it up
     // The type-a polls are still waiting: give them work so the test ends promptly.
     await Promise.all(others.map(() => createJob(operator, 'a', {}, { queue: 'wake-pass' })));
     expect((await Promise.all(others)).every((r) => r.job?.jobType === 'a')).toBe(true);
@@ -94,7 +94,7 @@ describe('idle AcquireJob polls', () => {
       Array.from({ length: 4 }, () => createJob(operator, 'x', {}, { queue: 'wake-burst' })),
     );
     const got = await Promise.all(polls);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(performance.now() - started).toBeLessThan(1_500);
     expect(got.map((r) => r.job?.id).sort()).toEqual([...ids].sort());
   });
 });
