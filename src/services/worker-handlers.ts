@@ -91,8 +91,7 @@ export async function handleAcquireJob(
       const history = await readJobEvents(deps.pool, tenant, job.id, 0n, MAX_HISTORY_EVENTS);
       // A job whose whole history is "created, leased" has never been leased before, so it has
       // no ledger: its first acquisition skips that query (one statement less per job).
-      const firstLease =
-        history.length === 2 && history[0]?.type === JOB_CREATED && history[1]?.type === JOB_LEASED;
+      const firstLease = history.length === 2 && history[0]?.type === JOB_CREATED && history[1]?.type === JOB_LEASED;
       const toolCalls = firstLease ? [] : await listToolCalls(deps.pool, tenant, job.id);
       return {
         lease: {
