@@ -332,9 +332,12 @@ async function main(): Promise<number> {
     pass: checks.every((check) => check.pass),
   };
   await teardown();
-  const dir = mode === 'full' ? path.join(root, 'perf', 'reports') : path.join(root, 'perf', 'out');
+  // Only a complete full run is a report of record; partial (--only) and smoke runs go to perf/out.
+  const ofRecord = mode === 'full' && !only;
+  const dir = ofRecord ? path.join(root, 'perf', 'reports') : path.join(root, 'perf', 'out');
   await fs.mkdir(dir, { recursive: true });
-  const base = path.join(dir, `${report.startedAt.slice(0, 10)}-p0${mode === 'smoke' ? '-smoke' : ''}`);
+  const suffix = mode === 'smoke' ? '-smoke' : ofRecord ? '' : '-partial';
+  const base = path.join(dir, `${report.startedAt.slice(0, 10)}-p0${suffix}`);
   const markdown = renderReport(report);
   await fs.writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
   await fs.writeFile(`${base}.md`, markdown);
