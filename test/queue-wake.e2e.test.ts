@@ -98,3 +98,25 @@ describe('idle AcquireJob polls', () => {
     expect(got.map((r) => r.job?.id).sort()).toEqual([...ids].sort());
   });
 });
+
+describe('queue changes while every poll is busy', () => {
+  it('are kept for the next waiter, and do not make later waiters re-poll on their own', async () => {
+    const notifier = new EventNotifier('postgres://unused', silent);
+    const topic = queueTopic('acme', 'busy');
+    const since = notifier.version(topic);
+    notifier.publish(topic); // nobody waiting: kept
+    const first = await notifier.wait([topic], [since], 5_000);
+    expect(first).toEqual({ hops: 0 }); // resolved at once with the kept wake
+    // The version moved, but the change was claimed: the next waiter sleeps until a new change.
+    let resolved = false;
+    const second = notifier.wait([topic], [since], 5_000).then((wake) => {
+      resolved = true;
+      return wake;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(resolved).toBe(false);
+    notifier.publish(topic);
+    expect(await second).toEqual({ hops: 0 });
+    await notifier.close();
+  });
+});

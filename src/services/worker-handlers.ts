@@ -106,8 +106,9 @@ export async function handleAcquireJob(
         traceParent: outcome.traceParent ?? '',
       };
     }
-    // Nothing for us (other job types or capabilities, or taken already): pass the wake on.
-    if (wake && wake.hops > 0) deps.notifier.handOff(topics, wake.hops - 1);
+    // Nothing for us. If due jobs remain that we may not take (other job types or capabilities),
+    // pass the wake on; if the job was simply taken by another poll, waking the next is waste.
+    if (wake && wake.hops > 0 && outcome.othersRunnable) deps.notifier.handOff(topics, wake.hops - 1);
     const now = Date.now();
     if (now >= deadline) return { lease: undefined, job: undefined, history: [], toolCalls: [], traceParent: '' };
     // Sleep until woken (a job became runnable), the next backoff is due, or the safety re-check.

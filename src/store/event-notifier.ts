@@ -51,6 +51,8 @@ export class EventNotifier {
   private readonly pending = new Set<string>();
   private readonly wakers = new Map<string, Set<Waker>>();
   private readonly versions = new Map<string, number>();
+  /** Queue topics that changed while no poll was waiting on them. */
+  private readonly unclaimedWakes = new Set<string>();
   private readonly connectionListeners = new Set<(connected: boolean) => void>();
 
   constructor(
@@ -107,9 +109,20 @@ export class EventNotifier {
     signal?: AbortSignal,
   ): Promise<QueueWake | undefined> {
     return new Promise((resolve) => {
-      if (signal?.aborted || topics.some((topic, index) => this.version(topic) !== since[index])) {
-        return resolve(undefined);
+      if (signal?.aborted) return resolve(undefined);
+      // A queue change nobody was waiting for is kept for the next waiter (see wake()).
+      const unclaimed = topics.find((topic) => this.unclaimedWakes.has(topic));
+      if (unclaimed !== undefined) {
+        this.unclaimedWakes.delete(unclaimed);
+        // If this caller cannot use it, everyone already waiting may look in turn.
+        return resolve({ hops: this.wakers.get(unclaimed)?.size ?? 0 });
       }
+      // Other topics: anything that moved while the caller was reading means read again. (Queue
+      // topics do not count here: that change went to one waiter, or is kept as unclaimed.)
+      const moved = topics.some(
+        (topic, index) => !topic.startsWith(QUEUE_TOPIC_PREFIX) && this.version(topic) !== since[index],
+      );
+      if (moved) return resolve(undefined);
       const done: Waker = (wake) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -242,13 +255,18 @@ export class EventNotifier {
   private wake(topic: string, all = false): void {
     this.versions.set(topic, this.version(topic) + 1);
     const wakers = this.wakers.get(topic);
-    if (!wakers) return;
     if (!all && topic.startsWith(QUEUE_TOPIC_PREFIX)) {
-      const oldest = wakers.values().next().value;
+      const oldest = wakers?.values().next().value;
+      if (!oldest) {
+        // Every poll is busy querying: the next one to wait looks again at once.
+        this.unclaimedWakes.add(topic);
+        return;
+      }
       // Everyone waiting may have to look in turn if the first cannot take the work.
-      if (oldest) oldest({ hops: wakers.size - 1 });
+      oldest({ hops: (wakers?.size ?? 1) - 1 });
       return;
     }
+    if (!wakers) return;
     this.wakers.delete(topic);
     for (const wake of [...wakers]) wake(undefined);
   }

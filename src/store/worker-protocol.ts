@@ -27,7 +27,7 @@ function jobOutcome<K extends string>(
 /** `traceParent`: the W3C traceparent of the call that created the job, if it had one. */
 export type AcquireOutcome =
   | { kind: 'acquired'; job: JobRecord; traceParent: string | null }
-  | { kind: 'none'; nextDue: Micros | null };
+  | { kind: 'none'; nextDue: Micros | null; othersRunnable: boolean };
 
 /** Leases the best runnable job of the queues, or says when the next one is due. */
 export async function acquireJob(
@@ -43,8 +43,14 @@ export async function acquireJob(
   },
 ): Promise<AcquireOutcome> {
   const row = await db.one(
-    sql.type(outcomeJob.extend({ next_due: z.bigint().nullable(), trace_parent: z.string().nullable().optional() }))`
-    select a.outcome, a.next_due, (a.job).* from aetheris.acquire_job(
+    sql.type(
+      outcomeJob.extend({
+        next_due: z.bigint().nullable(),
+        others_runnable: z.boolean().nullable(),
+        trace_parent: z.string().nullable().optional(),
+      }),
+    )`
+    select a.outcome, a.next_due, a.others_runnable, (a.job).* from aetheris.acquire_job(
       ${params.tenant}, ${params.workerId}, ${sql.array(params.queues, 'text')},
       ${sql.array(params.jobTypes, 'text')}, ${sql.array(params.capabilities, 'text')},
       ${params.leaseMs}, ${params.actor}) a`,
@@ -52,7 +58,7 @@ export async function acquireJob(
   if (row.outcome === 'acquired') {
     return { kind: 'acquired', job: toJobRecord(row as z.infer<typeof jobRow>), traceParent: row.trace_parent ?? null };
   }
-  return { kind: 'none', nextDue: row.next_due };
+  return { kind: 'none', nextDue: row.next_due, othersRunnable: row.others_runnable === true };
 }
 
 /** Extends the lease of the current token. */
