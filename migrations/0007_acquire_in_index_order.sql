@@ -2,14 +2,22 @@
 -- (priority, due time, age) and stops at the first job it can lock, instead of collecting every
 -- runnable job of `queue = any(...)` and sorting them (measured: ~1 ms per acquire with a backlog
 -- of a hundred jobs). Several queues keep the general query.
+--
+-- When it finds nothing for the caller, it says whether the queues hold due jobs the caller may
+-- not take (other job types, missing capabilities). The server passes a queue wake-up on to the
+-- next idle poll only then: when the job was simply taken by another poll, waking every idle poll
+-- in turn was a query each for nothing (measured: ~9 acquire statements per signal resume with 16
+-- idle workers).
 create index jobs_runnable_in_order on aetheris.jobs (tenant_id, queue, priority desc, next_run_at, created_at)
   where state in ('pending', 'retrying');
 drop index aetheris.jobs_runnable;
 
-create or replace function aetheris.acquire_job(
+drop function aetheris.acquire_job(text, text, text[], text[], text[], integer, text);
+
+create function aetheris.acquire_job(
   p_tenant text, p_worker text, p_queues text[], p_job_types text[], p_capabilities text[],
   p_lease_ms integer, p_actor text,
-  out outcome text, out job aetheris.jobs, out next_due timestamptz
+  out outcome text, out job aetheris.jobs, out next_due timestamptz, out others_runnable boolean
 ) language plpgsql as $$
 declare
   v_id uuid;
@@ -39,8 +47,16 @@ begin
      where j.tenant_id = p_tenant and j.state in ('pending', 'retrying') and j.queue = any(p_queues)
        and (cardinality(p_job_types) = 0 or j.job_type = any(p_job_types))
        and j.required_capabilities <@ p_capabilities;
+    -- Due jobs this caller may not take (a job being leased right now counts too: harmless).
+    others_runnable := exists (
+      select 1 from aetheris.jobs j
+       where j.tenant_id = p_tenant and j.state in ('pending', 'retrying') and j.queue = any(p_queues)
+         and j.next_run_at <= clock_timestamp()
+         and not ((cardinality(p_job_types) = 0 or j.job_type = any(p_job_types))
+                  and j.required_capabilities <@ p_capabilities));
     return;
   end if;
+  others_runnable := false;
   update aetheris.jobs
      set state = 'running', attempt = attempt + 1, fencing_token = fencing_token + 1,
          lease_owner = p_worker, lease_ms = p_lease_ms,
