@@ -1,9 +1,16 @@
 /** Group commit for AppendEvents (src/store/group-commit.ts, `aetheris.append_events_batch`). */
 import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { type AppendOutcome, type AppendParams, appendEvents, appendRow, toAppendOutcome } from './events.js';
+import {
+  type AppendOutcome,
+  type AppendParams,
+  appendEvents,
+  appendRow,
+  eventArrays,
+  toAppendOutcome,
+} from './events.js';
 import { GroupCommit, jobKey } from './group-commit.js';
-import { sql } from './sql.js';
+import { arrayArguments, sql } from './sql.js';
 
 const batchRow = appendRow.extend({ ord: z.number() });
 
@@ -38,48 +45,16 @@ export class AppendBatcher {
 }
 
 function appendBatch(pool: DatabasePool, all: AppendParams[]) {
-  const events = all.flatMap((p) => p.events);
   return pool.any(sql.type(batchRow)`
     select * from aetheris.append_events_batch(
-      ${sql.array(
-        all.map((p) => p.tenant),
-        'text',
-      )},
-      ${sql.array(
-        all.map((p) => p.jobId),
-        'uuid',
-      )},
-      ${sql.array(
-        all.map((p) => p.expectedSeq),
-        'int8',
-      )},
-      ${sql.array(
-        all.map((p) => p.fencingToken),
-        'int8',
-      )},
-      ${sql.array(
-        all.map((p) => p.actor),
-        'text',
-      )},
-      ${sql.array(
-        all.map((p) => p.events.length),
-        'int4',
-      )},
-      ${sql.array(
-        events.map((event) => event.eventId),
-        'uuid',
-      )},
-      ${sql.array(
-        events.map((event) => event.type),
-        'text',
-      )},
-      ${sql.array(
-        events.map((event) => event.payload),
-        'text',
-      )},
-      ${sql.array(
-        events.map((event) => event.digest),
-        'bytea',
-      )}
+      ${arrayArguments(all, [
+        [(p) => p.tenant, 'text'],
+        [(p) => p.jobId, 'uuid'],
+        [(p) => p.expectedSeq, 'int8'],
+        [(p) => p.fencingToken, 'int8'],
+        [(p) => p.actor, 'text'],
+        [(p) => p.events.length, 'int4'],
+      ])},
+      ${eventArrays(all.flatMap((p) => p.events))}
     ) order by ord`);
 }

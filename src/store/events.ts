@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { JobState } from '../domain/job-state.js';
 import type { EventRecord, GlobalPositionRecord } from '../domain/records.js';
 import { type EventRow, eventRow, toEventRecord } from './rows.js';
-import { columns, EVENT_COLUMN_NAMES, sql } from './sql.js';
+import { arrayArguments, columns, EVENT_COLUMN_NAMES, sql } from './sql.js';
 
 // recorded_at comes as int8 microseconds: parsing timestamptz text per row was the single
 // largest cost of a replay after GC (perf/gate replay profile).
@@ -59,24 +59,19 @@ export async function appendEvents(db: CommonQueryMethods, params: AppendParams)
   const row = await db.one(sql.type(appendRow)`
     select * from aetheris.append_events(
       ${params.tenant}, ${params.jobId}::uuid, ${params.expectedSeq}, ${params.fencingToken},
-      ${sql.array(
-        events.map((event) => event.eventId),
-        'uuid',
-      )},
-      ${sql.array(
-        events.map((event) => event.type),
-        'text',
-      )},
-      ${sql.array(
-        events.map((event) => event.payload),
-        'text',
-      )},
-      ${sql.array(
-        events.map((event) => event.digest),
-        'bytea',
-      )},
+      ${eventArrays(events)},
       ${params.actor})`);
   return toAppendOutcome(row);
+}
+
+/** The four per-event arrays of the append functions: ids, types, payloads, digests. */
+export function eventArrays(events: readonly PreparedEvent[]) {
+  return arrayArguments(events, [
+    [(event) => event.eventId, 'uuid'],
+    [(event) => event.type, 'text'],
+    [(event) => event.payload, 'text'],
+    [(event) => event.digest, 'bytea'],
+  ]);
 }
 
 /** The outcome row of `aetheris.append_events` as a value. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { JobState } from '../domain/job-state.js';
 import type { JobRecord, Micros, RetryPolicyRecord } from '../domain/records.js';
 import { jobRow, toJobRecord } from './rows.js';
-import { columns, JOB_COLUMN_NAMES, sql } from './sql.js';
+import { arrayArguments, columns, JOB_COLUMN_NAMES, sql } from './sql.js';
 
 const jobColumns = columns('j', JOB_COLUMN_NAMES);
 const outcomeJobRow = jobRow.extend({ outcome: z.string() });
@@ -63,13 +63,10 @@ export async function getJobs(
 ): Promise<(JobRecord | null)[]> {
   const rows = await db.any(sql.type(jobRow.partial().extend({ ord: z.number() }))`
     select x.ord::int4 as ord, ${jobColumns}
-      from unnest(${sql.array(
-        keys.map((k) => k.tenant),
-        'text',
-      )}, ${sql.array(
-        keys.map((k) => k.jobId),
-        'uuid',
-      )}) with ordinality as x(tenant_id, job_id, ord)
+      from unnest(${arrayArguments(keys, [
+        [(k) => k.tenant, 'text'],
+        [(k) => k.jobId, 'uuid'],
+      ])}) with ordinality as x(tenant_id, job_id, ord)
       left join aetheris.jobs j on j.tenant_id = x.tenant_id and j.job_id = x.job_id
      order by x.ord`);
   return rows.map((row) => (row.job_id ? toJobRecord(row as z.infer<typeof jobRow>) : null));

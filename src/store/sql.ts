@@ -1,6 +1,23 @@
-import { type IdentifierSqlToken, type ListSqlToken, sql } from 'slonik';
+import { type IdentifierSqlToken, type ListSqlToken, type PrimitiveValueExpression, sql } from 'slonik';
 
 export { sql };
+
+/** The array element types the batch functions take. */
+type ArrayMember = 'text' | 'uuid' | 'int4' | 'int8' | 'bool' | 'bytea';
+
+/**
+ * Column-wise array arguments for a batch function, comma-separated: one typed array per
+ * `[value, type]` pair, each holding that value of every row, in row order.
+ */
+export function arrayArguments<T>(
+  rows: readonly T[],
+  columnsOf: readonly [(row: T) => PrimitiveValueExpression, ArrayMember][],
+): ListSqlToken {
+  return sql.join(
+    columnsOf.map(([value, type]) => sql.array(rows.map(value), type)),
+    sql.fragment`, `,
+  );
+}
 
 /** A comma-separated list of qualified column identifiers, e.g. `"e"."seq", "e"."hash"`. */
 export function columns(table: string, names: readonly string[]): ListSqlToken {

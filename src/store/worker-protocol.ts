@@ -2,7 +2,7 @@ import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { JobRecord, Micros } from '../domain/records.js';
 import { jobRow, toJobRecord } from './rows.js';
-import { columns, sql } from './sql.js';
+import { arrayArguments, columns, sql } from './sql.js';
 import { TOOL_CALL_COLUMN_NAMES, type ToolCallRecord, toolCallRow, toToolCallRecord } from './tool-call-rows.js';
 
 // Each worker write is one statement calling a plpgsql function of migrations/0002 that locks
@@ -95,22 +95,13 @@ export function completeJobOutcome(row: z.infer<typeof outcomeJob>) {
 export function completeJobBatch(db: CommonQueryMethods, all: CompleteJobParams[]) {
   return db.any(sql.type(outcomeJob.extend({ ord: z.number() }))`
     select c.ord, c.outcome, (c.job).* from aetheris.complete_job_batch(
-      ${sql.array(
-        all.map((p) => p.tenant),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.jobId),
-        'uuid',
-      )}, ${sql.array(
-        all.map((p) => p.fencingToken),
-        'int8',
-      )}, ${sql.array(
-        all.map((p) => p.output),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.actor),
-        'text',
-      )}) c order by c.ord`);
+      ${arrayArguments(all, [
+        [(p) => p.tenant, 'text'],
+        [(p) => p.jobId, 'uuid'],
+        [(p) => p.fencingToken, 'int8'],
+        [(p) => p.output, 'text'],
+        [(p) => p.actor, 'text'],
+      ])}) c order by c.ord`);
 }
 
 /** Fails the attempt: retry with backoff, or fail the job (permanent or attempts spent). */
@@ -172,31 +163,16 @@ export async function beginToolCall(
 export function beginToolCallBatch(db: CommonQueryMethods, all: BeginToolCallParams[]) {
   return db.any(sql.type(ledgerOutcome.extend({ ord: z.number() }))`
     select b.ord, b.outcome, b.detail, (b.ledger).* from aetheris.begin_tool_call_batch(
-      ${sql.array(
-        all.map((p) => p.tenant),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.jobId),
-        'uuid',
-      )}, ${sql.array(
-        all.map((p) => p.fencingToken),
-        'int8',
-      )}, ${sql.array(
-        all.map((p) => p.callKey),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.toolName),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.argsDigest),
-        'bytea',
-      )}, ${sql.array(
-        all.map((p) => p.idempotent),
-        'bool',
-      )}, ${sql.array(
-        all.map((p) => p.actor),
-        'text',
-      )}) b order by b.ord`);
+      ${arrayArguments(all, [
+        [(p) => p.tenant, 'text'],
+        [(p) => p.jobId, 'uuid'],
+        [(p) => p.fencingToken, 'int8'],
+        [(p) => p.callKey, 'text'],
+        [(p) => p.toolName, 'text'],
+        [(p) => p.argsDigest, 'bytea'],
+        [(p) => p.idempotent, 'bool'],
+        [(p) => p.actor, 'text'],
+      ])}) b order by b.ord`);
 }
 
 export function beginToolCallOutcome(row: z.infer<typeof ledgerOutcome>): BeginToolCallOutcome {
@@ -244,28 +220,15 @@ export async function completeToolCall(
 export function completeToolCallBatch(db: CommonQueryMethods, all: CompleteToolCallParams[]) {
   return db.any(sql.type(ledgerOutcome.omit({ detail: true }).extend({ ord: z.number() }))`
     select c.ord, c.outcome, (c.ledger).* from aetheris.complete_tool_call_batch(
-      ${sql.array(
-        all.map((p) => p.tenant),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.jobId),
-        'uuid',
-      )}, ${sql.array(
-        all.map((p) => p.fencingToken),
-        'int8',
-      )}, ${sql.array(
-        all.map((p) => p.callKey),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.result),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.error),
-        'text',
-      )}, ${sql.array(
-        all.map((p) => p.actor),
-        'text',
-      )}) c order by c.ord`);
+      ${arrayArguments(all, [
+        [(p) => p.tenant, 'text'],
+        [(p) => p.jobId, 'uuid'],
+        [(p) => p.fencingToken, 'int8'],
+        [(p) => p.callKey, 'text'],
+        [(p) => p.result, 'text'],
+        [(p) => p.error, 'text'],
+        [(p) => p.actor, 'text'],
+      ])}) c order by c.ord`);
 }
 
 export function completeToolCallOutcome(
