@@ -78,7 +78,40 @@ def _native(error: Optional[BaseException]) -> Optional[BaseException]:
     return error
 
 
-class NativeErrorCall(grpc.Call, grpc.Future):  # type: ignore[misc]
+class _CallDelegate(grpc.Call):  # type: ignore[misc]
+    """The `grpc.Call` methods, answered by the wrapped call `self._call`."""
+
+    _call: Any
+
+    def cancel(self) -> bool:
+        return bool(self._call.cancel())
+
+    def is_active(self) -> bool:
+        return bool(self._call.is_active())
+
+    def time_remaining(self) -> Optional[float]:
+        remaining: Optional[float] = self._call.time_remaining()
+        return remaining
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        return bool(self._call.add_callback(callback))
+
+    def initial_metadata(self) -> Any:
+        return self._call.initial_metadata()
+
+    def trailing_metadata(self) -> Any:
+        return self._call.trailing_metadata()
+
+    def code(self) -> Optional[grpc.StatusCode]:
+        code: Optional[grpc.StatusCode] = self._call.code()
+        return code
+
+    def details(self) -> Optional[str]:
+        details: Optional[str] = self._call.details()
+        return details
+
+
+class NativeErrorCall(_CallDelegate, grpc.Future):  # type: ignore[misc]
     """A unary call's outcome whose failure is an :class:`AetherisError`."""
 
     def __init__(self, call: Any) -> None:
@@ -99,9 +132,6 @@ class NativeErrorCall(grpc.Call, grpc.Future):  # type: ignore[misc]
         trace: Optional[types.TracebackType] = self._call.traceback(timeout)
         return trace
 
-    def cancel(self) -> bool:
-        return bool(self._call.cancel())
-
     def cancelled(self) -> bool:
         return bool(self._call.cancelled())
 
@@ -114,32 +144,8 @@ class NativeErrorCall(grpc.Call, grpc.Future):  # type: ignore[misc]
     def add_done_callback(self, fn: Callable[[Any], None]) -> None:
         self._call.add_done_callback(lambda _inner: fn(self))
 
-    def is_active(self) -> bool:
-        return bool(self._call.is_active())
 
-    def time_remaining(self) -> Optional[float]:
-        remaining: Optional[float] = self._call.time_remaining()
-        return remaining
-
-    def add_callback(self, callback: Callable[[], None]) -> bool:
-        return bool(self._call.add_callback(callback))
-
-    def initial_metadata(self) -> Any:
-        return self._call.initial_metadata()
-
-    def trailing_metadata(self) -> Any:
-        return self._call.trailing_metadata()
-
-    def code(self) -> Optional[grpc.StatusCode]:
-        code: Optional[grpc.StatusCode] = self._call.code()
-        return code
-
-    def details(self) -> Optional[str]:
-        details: Optional[str] = self._call.details()
-        return details
-
-
-class NativeErrorStream(grpc.Call, Iterator[Any]):  # type: ignore[misc]
+class NativeErrorStream(_CallDelegate, Iterator[Any]):  # type: ignore[misc]
     """A server stream whose failure, raised from iteration, is an :class:`AetherisError`."""
 
     def __init__(self, call: Any) -> None:
@@ -155,33 +161,6 @@ class NativeErrorStream(grpc.Call, Iterator[Any]):  # type: ignore[misc]
             native = _native(error)
             assert native is not None
             raise native from error
-
-    def cancel(self) -> bool:
-        return bool(self._call.cancel())
-
-    def is_active(self) -> bool:
-        return bool(self._call.is_active())
-
-    def time_remaining(self) -> Optional[float]:
-        remaining: Optional[float] = self._call.time_remaining()
-        return remaining
-
-    def add_callback(self, callback: Callable[[], None]) -> bool:
-        return bool(self._call.add_callback(callback))
-
-    def initial_metadata(self) -> Any:
-        return self._call.initial_metadata()
-
-    def trailing_metadata(self) -> Any:
-        return self._call.trailing_metadata()
-
-    def code(self) -> Optional[grpc.StatusCode]:
-        code: Optional[grpc.StatusCode] = self._call.code()
-        return code
-
-    def details(self) -> Optional[str]:
-        details: Optional[str] = self._call.details()
-        return details
 
     def __getattr__(self, name: str) -> Any:
         # Anything else the underlying call offers (done(), result() of a future stream...).
