@@ -2,7 +2,7 @@
 import type { MachineInfo, Revision } from '../lib/machine.js';
 import { f, machineSection, revisionLine, table } from '../lib/report.js';
 import type { Mode, ModeSettings } from './config.js';
-import type { Check, Measurement, ScenarioResult } from './verdict.js';
+import type { Check, Measurement, ScenarioResult, WritesPerOp } from './verdict.js';
 
 export interface GateReport {
   mode: Mode;
@@ -130,8 +130,22 @@ export function renderReport(report: GateReport): string {
         ),
         '',
       );
+      if (m.writesPerOp) lines.push(writesLine(m.writesPerOp), '');
     }
   }
   lines.push(...machineSection(report.machine), '');
   return lines.join('\n');
+}
+
+/** One line of write amplification: WAL and row changes per operation, HOT share of updates. */
+function writesLine(writes: WritesPerOp): string {
+  const tables = writes.tables.map((t) => {
+    const parts = [
+      t.inserted ? `${t.inserted} ins` : '',
+      t.updated ? `${t.updated} upd (${Math.round((t.hotUpdated / t.updated) * 100)}% HOT)` : '',
+      t.deleted ? `${t.deleted} del` : '',
+    ].filter(Boolean);
+    return `${t.table} ${parts.join(', ')}`;
+  });
+  return `Writes per op: WAL ${(writes.walBytes / 1024).toFixed(1)} KiB; ${tables.join('; ') || 'no row changes'}.`;
 }

@@ -30,7 +30,7 @@ import { prepareReference, runPgbench } from './pgbench.js';
 import { runToEnd, startProcess } from './processes.js';
 import { renderReport } from './report.js';
 import { buildDriver, ensureGhz, findPgbench } from './tools.js';
-import { evaluate, type Measurement, type ScenarioResult, type StatementStats } from './verdict.js';
+import { evaluate, type Measurement, type ScenarioResult, type StatementStats, type WritesPerOp } from './verdict.js';
 
 const root = projectRoot();
 const mode: Mode = process.argv.includes('--smoke') ? 'smoke' : 'full';
@@ -154,12 +154,19 @@ async function main(): Promise<number> {
    */
   const withCpu = async (measure: () => Promise<Measurement>): Promise<Measurement> => {
     await db.query('select pg_stat_statements_reset()');
+    const writesBefore = await writeCounters(db);
     const before = [await processTreeCpuMs(server.child.pid), await processTreeCpuMs(postmasterPid)];
     const result = await measure();
     const after = [await processTreeCpuMs(server.child.pid), await processTreeCpuMs(postmasterPid)];
     const per = (i: number): number =>
       Math.round((((after[i] ?? 0) - (before[i] ?? 0)) / Math.max(1, result.ops)) * 1000) / 1000;
-    return { ...result, cpuMsPerOp: { server: per(0), postgres: per(1) }, topStatements: await topStatements(db) };
+    const writes = writesPerOp(writesBefore, await writeCounters(db), result.ops);
+    return {
+      ...result,
+      cpuMsPerOp: { server: per(0), postgres: per(1) },
+      topStatements: await topStatements(db),
+      writesPerOp: writes,
+    };
   };
   progress(`server ${address}, echo ${echoAddress}, ${postgres.split(' ').slice(0, 2).join(' ')}, mode ${mode}`);
 
@@ -360,6 +367,42 @@ async function topStatements(db: pg.Client): Promise<StatementStats[]> {
     totalMs: Math.round(row.total_ms),
     meanMs: Math.round(row.mean_ms * 1000) / 1000,
   }));
+}
+
+interface WriteCounters {
+  walBytes: number;
+  tables: Map<string, [number, number, number, number]>;
+}
+
+/**
+ * WAL written so far and the row changes of Aetheris' tables (cumulative statistics; backends
+ * flush theirs within a second, so a run of several seconds is counted closely enough).
+ */
+async function writeCounters(db: pg.Client): Promise<WriteCounters> {
+  const wal = await db.query<{ bytes: string }>('select wal_bytes::text as bytes from pg_stat_wal');
+  const rows = await db.query<{ relname: string; ins: string; upd: string; hot: string; del: string }>(
+    `select relname, n_tup_ins::text as ins, n_tup_upd::text as upd, n_tup_hot_upd::text as hot,
+            n_tup_del::text as del
+       from pg_stat_user_tables where schemaname = 'aetheris'`,
+  );
+  return {
+    walBytes: Number(wal.rows[0]?.bytes ?? 0),
+    tables: new Map(
+      rows.rows.map((row) => [row.relname, [Number(row.ins), Number(row.upd), Number(row.hot), Number(row.del)]]),
+    ),
+  };
+}
+
+function writesPerOp(before: WriteCounters, after: WriteCounters, ops: number): WritesPerOp {
+  const per = (value: number): number => Math.round((value / Math.max(1, ops)) * 100) / 100;
+  const tables = [...after.tables].flatMap(([table, counts]) => {
+    const [ins, upd, hot, del] = counts.map((value, i) => value - (before.tables.get(table)?.[i] ?? 0));
+    if (!ins && !upd && !del) return [];
+    return [
+      { table, inserted: per(ins ?? 0), updated: per(upd ?? 0), hotUpdated: per(hot ?? 0), deleted: per(del ?? 0) },
+    ];
+  });
+  return { walBytes: Math.round((after.walBytes - before.walBytes) / Math.max(1, ops)), tables };
 }
 
 async function countEvents(db: pg.Client): Promise<number> {

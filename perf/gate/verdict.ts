@@ -22,6 +22,13 @@ export interface Measurement {
   cpuMsPerOp?: { server: number; postgres: number };
   /** pg_stat_statements over the measured run: where PostgreSQL's time went. */
   topStatements?: StatementStats[];
+  /** Write amplification over the measured run, per operation: WAL bytes and row changes by table. */
+  writesPerOp?: WritesPerOp;
+}
+
+export interface WritesPerOp {
+  walBytes: number;
+  tables: { table: string; inserted: number; updated: number; hotUpdated: number; deleted: number }[];
 }
 
 export interface StatementStats {
