@@ -2,7 +2,7 @@ import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { JobState } from '../domain/job-state.js';
 import type { EventRecord, GlobalPositionRecord } from '../domain/records.js';
-import { type EventRow, eventRow, toEventRecord } from './rows.js';
+import { type EventRow, eventRow, jobEventRecord, toEventRecord } from './rows.js';
 import { arrayArguments, columns, EVENT_COLUMN_NAMES, sql } from './sql.js';
 
 // recorded_at comes as int8 microseconds: parsing timestamptz text per row was the single
@@ -195,7 +195,22 @@ function later(a: GlobalPositionRecord, b: GlobalPositionRecord): boolean {
   return a.txId > b.txId || (a.txId === b.txId && a.position > b.position);
 }
 
-const jobPageRow = eventRow.partial().extend({ job_state: z.custom<JobState>(), head_seq_now: z.bigint() });
+// A job's page omits tenant_id and job_id: the caller knows them, and two fewer text columns
+// per row is measurably less parsing and garbage on a 100,000-event replay.
+const jobEventColumns = sql.join(
+  [
+    columns(
+      'e',
+      EVENT_COLUMN_NAMES.filter((name) => name !== 'recorded_at' && name !== 'tenant_id' && name !== 'job_id'),
+    ),
+    sql.fragment`(extract(epoch from e.recorded_at) * 1000000)::int8 as recorded_at`,
+  ],
+  sql.fragment`, `,
+);
+const jobPageRow = eventRow
+  .omit({ tenant_id: true, job_id: true })
+  .partial()
+  .extend({ job_state: z.custom<JobState>(), head_seq_now: z.bigint() });
 
 /** A job's events after `afterSeq` together with its state and head, in one round trip. */
 export async function readJobEventsWithHead(
@@ -208,13 +223,16 @@ export async function readJobEventsWithHead(
   const rows = await db.any(sql.type(jobPageRow)`
     select j.state as job_state, j.head_seq as head_seq_now, x.*
       from aetheris.jobs j left join lateral (
-        select ${eventColumns} from aetheris.events e
+        select ${jobEventColumns} from aetheris.events e
          where e.tenant_id = j.tenant_id and e.job_id = j.job_id and e.seq > ${afterSeq}
          order by e.seq limit ${limit}) x on true
      where j.tenant_id = ${tenant} and j.job_id = ${jobId}::uuid`);
   const first = rows[0];
   if (!first) return null;
-  const events = first.seq == null ? [] : rows.map((row) => toEventRecord(row as EventRow));
+  const events =
+    first.seq == null
+      ? []
+      : rows.map((row) => jobEventRecord(row as Omit<EventRow, 'tenant_id' | 'job_id'>, tenant, jobId));
   return { state: first.job_state, headSeq: first.head_seq_now, events };
 }
 

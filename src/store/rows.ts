@@ -88,9 +88,18 @@ export const eventRow = z.object({
 export type EventRow = z.infer<typeof eventRow>;
 
 export function toEventRecord(row: EventRow): EventRecord {
+  return jobEventRecord(row, row.tenant_id, row.job_id);
+}
+
+/** A row of one job's page, which does not select the tenant and job it was read for. */
+export function jobEventRecord(
+  row: Omit<EventRow, 'tenant_id' | 'job_id'>,
+  tenant: string,
+  jobId: string,
+): EventRecord {
   return {
-    tenant: row.tenant_id,
-    jobId: row.job_id,
+    tenant,
+    jobId,
     seq: row.seq,
     txId: row.tx_id,
     position: row.position,
