@@ -10,6 +10,8 @@ export interface GateReport {
   timing: ModeSettings;
   machine: MachineInfo;
   revision: Revision;
+  /** How the server process was started (the flags of `npm start` plus any given to the gate). */
+  serverCommand?: string;
   results: ScenarioResult[];
   references: Measurement[];
   checks: Check[];
@@ -40,6 +42,7 @@ export function renderReport(report: GateReport): string {
     '',
     revisionLine(report.revision),
     '',
+    ...(report.serverCommand ? [`Server: \`${report.serverCommand}\`.`, ''] : []),
     '## Results',
     '',
     ...table(

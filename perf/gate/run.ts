@@ -10,6 +10,7 @@
  *
  * Exit code 1 when a check fails (any error or lost job; in full mode also a threshold breach).
  */
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,8 @@ const serverNodeOptions =
     ?.slice('--server-node-options='.length)
     .split(' ')
     .filter(Boolean) ?? [];
+/** The node flags `npm start` gives the server: the gate measures the server as users start it. */
+const startFlags = nodeFlagsOfStartScript();
 /** Clients reach PostgreSQL over its Unix socket instead of TCP loopback (server and pgbench alike). */
 const unixSocket = process.argv.includes('--unix-socket');
 const wanted = (name: string): boolean => !only || only.includes(name);
@@ -126,6 +129,7 @@ async function main(): Promise<number> {
     'server',
     process.execPath,
     [
+      ...startFlags,
       ...serverNodeOptions,
       path.join(root, 'bin', 'aetheris.js'),
       'serve',
@@ -333,6 +337,7 @@ async function main(): Promise<number> {
     timing,
     machine: machineInfo(postgres, settings, backgroundBusyShare),
     revision: revision(),
+    serverCommand: ['node', ...startFlags, ...serverNodeOptions, 'bin/aetheris.js', 'serve'].join(' '),
     results,
     references,
     checks,
@@ -367,6 +372,18 @@ async function topStatements(db: pg.Client): Promise<StatementStats[]> {
     totalMs: Math.round(row.total_ms),
     meanMs: Math.round(row.mean_ms * 1000) / 1000,
   }));
+}
+
+/** `node --flag … bin/aetheris.js serve` in package.json's start script → its node flags. */
+function nodeFlagsOfStartScript(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  const bin = words.indexOf('bin/aetheris.js');
+  if (words[0] !== 'node' || bin < 0)
+    throw new Error('package.json start script is not `node [flags] bin/aetheris.js …`');
+  return words.slice(1, bin);
 }
 
 interface WriteCounters {
