@@ -55,6 +55,19 @@ describe('embedded PostgreSQL supervisor', () => {
       const [row] = await query<{ version: string }>(db.connectionString, 'select version()');
       expect(row?.version).toMatch(/^PostgreSQL 18\./);
       await query(db.connectionString, "create table t (v text); insert into t values ('kept')");
+      // Local clients take the Unix socket in the data directory; TCP reaches the same cluster.
+      expect(db.socketDir).toBe(db.dataDir);
+      expect(new URL(db.connectionString).hostname).toBe(encodeURIComponent(db.dataDir));
+      const [viaSocket] = await query<{ addr: string | null }>(
+        db.connectionString,
+        'select inet_client_addr() as addr',
+      );
+      expect(viaSocket?.addr).toBeNull();
+      const [viaTcp] = await query<{ addr: string | null; v: string }>(
+        db.tcpConnectionString,
+        'select inet_client_addr()::text as addr, (select v from t) as v',
+      );
+      expect(viaTcp).toEqual({ addr: '127.0.0.1/32', v: 'kept' });
 
       const creds = path.join(dataDir, CREDENTIALS_FILE);
       const stat = await fs.stat(creds);
@@ -65,9 +78,8 @@ describe('embedded PostgreSQL supervisor', () => {
 
       await db.stop();
       await db.stop(); // idempotent
-      await expect(query(db.connectionString, 'select 1')).rejects.toMatchObject({
-        code: 'ECONNREFUSED',
-      });
+      await expect(query(db.connectionString, 'select 1')).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(query(db.tcpConnectionString, 'select 1')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
       await db.start();
       expect(await query(db.connectionString, 'select v from t')).toEqual([{ v: 'kept' }]);
@@ -143,6 +155,19 @@ describe('embedded PostgreSQL supervisor', () => {
       expect(stdout).toMatch(/PostgreSQL\) 18\./);
       const leftovers = (await fs.readdir(ROOT_CACHE_DIR)).filter((f) => f.includes('.tmp-'));
       expect(leftovers).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'stays on TCP when the data directory is too deep for a socket path',
+    async () => {
+      const dataDir = path.join(await tempDir(), 'a-directory-name-long-enough'.repeat(4), 'pg');
+      const db = await start(dataDir);
+      expect(db.socketDir).toBeUndefined();
+      expect(db.connectionString).toBe(db.tcpConnectionString);
+      const [row] = await query<{ addr: string }>(db.connectionString, 'select inet_client_addr()::text as addr');
+      expect(row?.addr).toBe('127.0.0.1/32');
     },
     TIMEOUT,
   );

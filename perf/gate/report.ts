@@ -12,6 +12,8 @@ export interface GateReport {
   revision: Revision;
   /** How the server process was started (the flags of `npm start` plus any given to the gate). */
   serverCommand?: string;
+  /** How the server and pgbench reach PostgreSQL. */
+  postgresTransport?: string;
   results: ScenarioResult[];
   references: Measurement[];
   checks: Check[];
@@ -42,7 +44,13 @@ export function renderReport(report: GateReport): string {
     '',
     revisionLine(report.revision),
     '',
-    ...(report.serverCommand ? [`Server: \`${report.serverCommand}\`.`, ''] : []),
+    ...(report.serverCommand
+      ? [
+          `Server: \`${report.serverCommand}\`; it and pgbench reach PostgreSQL over ` +
+            `${report.postgresTransport ?? 'TCP loopback'}.`,
+          '',
+        ]
+      : []),
     '## Results',
     '',
     ...table(

@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { JobState } from '../../gen/ts/aetheris/runtime/v1/job.js';
 import { CreateJobRequest } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { connect, unary } from '../../src/client/connect.js';
-import { startEmbeddedPostgres } from '../../src/store/embedded-postgres.js';
+import { startEmbeddedPostgres, urlWithDatabase } from '../../src/store/embedded-postgres.js';
 import { migrateUp } from '../../src/store/migrator.js';
 import { projectRoot } from '../../src/store/project-root.js';
 import { measureBackgroundBusyShare, parentPid, processTreeCpuMs } from '../lib/cpu.js';
@@ -51,8 +51,11 @@ const serverNodeOptions =
     .filter(Boolean) ?? [];
 /** The node flags `npm start` gives the server: the gate measures the server as users start it. */
 const startFlags = nodeFlagsOfStartScript();
-/** Clients reach PostgreSQL over its Unix socket instead of TCP loopback (server and pgbench alike). */
-const unixSocket = process.argv.includes('--unix-socket');
+/**
+ * Server and pgbench reach PostgreSQL over TCP loopback instead of the cluster's Unix socket,
+ * which the embedded default uses (and so the gate by default).
+ */
+const overTcp = process.argv.includes('--tcp');
 const wanted = (name: string): boolean => !only || only.includes(name);
 const definition = (name: string): ScenarioDefinition => {
   const found = scenarios.scenarios[name];
@@ -74,16 +77,10 @@ async function main(): Promise<number> {
   await fs.chmod(tmp, 0o755); // as root, postgres runs unprivileged and must traverse it
   onTeardown('temp dir', () => fs.rm(tmp, { recursive: true, force: true }));
   progress(`starting PostgreSQL in ${tmp}`);
-  const socketDir = path.join(tmp, 'sock');
-  if (unixSocket) {
-    await fs.mkdir(socketDir);
-    await fs.chmod(socketDir, 0o777); // PostgreSQL (unprivileged when we are root) creates its socket here
-  }
   const cluster = await startEmbeddedPostgres({
     dataDir: path.join(tmp, 'pg'),
     settings: {
       max_connections: '300',
-      ...(unixSocket ? { unix_socket_directories: socketDir } : {}),
       // Where PostgreSQL's time goes, per scenario, in the report (the issue's profiling step).
       shared_preload_libraries: 'pg_stat_statements',
       'pg_stat_statements.track': 'all',
@@ -96,15 +93,13 @@ async function main(): Promise<number> {
   const adminDb = await connectPg(cluster.connectionString);
   await adminDb.query('create database aetheris_gate');
   await adminDb.query('create database gate_reference');
-  // With --unix-socket the server and pgbench both reach PostgreSQL through its socket file.
-  const viaSocket = (url: string): string => {
-    if (!unixSocket) return url;
-    const parsed = new URL(url);
-    parsed.hostname = encodeURIComponent(socketDir);
-    return parsed.toString();
-  };
-  const databaseUrl = viaSocket(cluster.urlFor('aetheris_gate'));
-  const referenceUrl = viaSocket(cluster.urlFor('gate_reference'));
+  // The server and pgbench connect alike: over the socket as `aetheris serve` does, or over TCP.
+  if (!overTcp && !cluster.socketDir)
+    throw new Error(`no Unix socket for ${cluster.dataDir} (path too long); use --tcp`);
+  const clusterUrl = (database: string): string =>
+    urlWithDatabase(overTcp ? cluster.tcpConnectionString : cluster.connectionString, database);
+  const databaseUrl = clusterUrl('aetheris_gate');
+  const referenceUrl = clusterUrl('gate_reference');
   await migrateUp(databaseUrl);
   await (await connectPg(databaseUrl)).query('create extension if not exists pg_stat_statements');
   await prepareReference(await connectPg(referenceUrl));
@@ -337,6 +332,7 @@ async function main(): Promise<number> {
     timing,
     machine: machineInfo(postgres, settings, backgroundBusyShare),
     revision: revision(),
+    postgresTransport: overTcp ? 'TCP loopback' : 'its Unix socket',
     serverCommand: ['node', ...startFlags, ...serverNodeOptions, 'bin/aetheris.js', 'serve'].join(' '),
     results,
     references,

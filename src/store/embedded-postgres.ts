@@ -52,8 +52,15 @@ export interface EmbeddedPostgresOptions {
 
 /** A running (or stopped) embedded cluster. */
 export interface EmbeddedPostgres {
-  /** postgres://USER:PASSWORD@127.0.0.1:PORT/postgres — a superuser URL. */
+  /**
+   * A superuser URL: over the cluster's Unix socket when it has one, else 127.0.0.1:PORT. Local
+   * clients take the socket: it costs a third less CPU per query than TCP loopback (perf/gate).
+   */
   readonly connectionString: string;
+  /** postgres://USER:PASSWORD@127.0.0.1:PORT/postgres — the same cluster over TCP. */
+  readonly tcpConnectionString: string;
+  /** The directory of the cluster's Unix socket (its data directory), unless the path is too long. */
+  readonly socketDir: string | undefined;
   readonly port: number;
   /** The real data directory (may differ from the requested one when relocated for root). */
   readonly dataDir: string;
@@ -142,8 +149,22 @@ export function urlWithDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/** Longest socket file path the kernel accepts (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * The socket goes into the data directory, which the PostgreSQL user owns and we can reach
+ * (root reaches it anyway): nothing shared with other clusters, removed with the data. A path
+ * too long for a socket leaves the cluster on TCP only.
+ */
+function socketDirFor(dataDir: string, port: number): string | undefined {
+  return Buffer.byteLength(path.join(dataDir, `.s.PGSQL.${port}`)) <= MAX_SOCKET_PATH ? dataDir : undefined;
+}
+
 class Cluster implements EmbeddedPostgres {
   readonly connectionString: string;
+  readonly tcpConnectionString: string;
+  readonly socketDir: string | undefined;
   readonly port: number;
   readonly dataDir: string;
   private child: ChildProcess | undefined;
@@ -160,7 +181,11 @@ class Cluster implements EmbeddedPostgres {
     this.port = creds.port;
     this.dataDir = creds.dataDir;
     const auth = `${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}`;
-    this.connectionString = `postgres://${auth}@127.0.0.1:${creds.port}/postgres`;
+    this.tcpConnectionString = `postgres://${auth}@127.0.0.1:${creds.port}/postgres`;
+    this.socketDir = socketDirFor(creds.dataDir, creds.port);
+    this.connectionString = this.socketDir
+      ? `postgres://${auth}@${encodeURIComponent(this.socketDir)}:${creds.port}/postgres`
+      : this.tcpConnectionString;
   }
 
   urlFor(database: string): string {
@@ -189,7 +214,7 @@ class Cluster implements EmbeddedPostgres {
     await stopOrphanPostmaster(this.dataDir, this.onLog);
     const settings = {
       listen_addresses: '127.0.0.1',
-      unix_socket_directories: '', // no socket files: nothing to clean up, nothing to collide
+      unix_socket_directories: this.socketDir ?? '',
       max_connections: '300',
       ...this.settings,
     };
@@ -260,7 +285,7 @@ class Cluster implements EmbeddedPostgres {
         await Promise.race([drained, sleep(1_000)]);
         throw this.failure(`postgres exited during startup (${child.exitCode ?? child.signalCode})`);
       }
-      // A successful login proves TCP, auth and the end of crash recovery (57P03 before).
+      // A successful login proves the socket, auth and the end of crash recovery (57P03 before).
       const client = new pg.Client({
         connectionString: this.connectionString,
         connectionTimeoutMillis: 5_000,
