@@ -70,8 +70,8 @@ export async function handleAcquireJob(
       actor: `${actorOf(ctx.principal)}/${workerId}`,
     });
     if (outcome.kind === 'acquired') {
-      // More work may have arrived with the same wake (NOTIFYs coalesce): let the next poll look.
-      if (wake) deps.notifier.handOff(topics, 0);
+      // Due jobs left behind (several came with one wake, NOTIFYs coalesce): wake the next poll.
+      if (outcome.othersRunnable) deps.notifier.handOff(topics, 0);
       const job = outcome.job;
       if (ctx.signal.aborted) {
         // The caller went away while we leased: give the job back at once instead of letting

@@ -24,9 +24,13 @@ function jobOutcome<K extends string>(
   return { kind: 'lease_lost', state: row.state ?? null };
 }
 
-/** `traceParent`: the W3C traceparent of the call that created the job, if it had one. */
+/**
+ * `traceParent`: the W3C traceparent of the call that created the job, if it had one.
+ * `othersRunnable`: due jobs remain in the queues that this call did not lease (when it leased
+ * one: any; when it found none: ones it may not take — other job types or capabilities).
+ */
 export type AcquireOutcome =
-  | { kind: 'acquired'; job: JobRecord; traceParent: string | null }
+  | { kind: 'acquired'; job: JobRecord; traceParent: string | null; othersRunnable: boolean }
   | { kind: 'none'; nextDue: Micros | null; othersRunnable: boolean };
 
 /** Leases the best runnable job of the queues, or says when the next one is due. */
@@ -56,7 +60,12 @@ export async function acquireJob(
       ${params.leaseMs}, ${params.actor}) a`,
   );
   if (row.outcome === 'acquired') {
-    return { kind: 'acquired', job: toJobRecord(row as z.infer<typeof jobRow>), traceParent: row.trace_parent ?? null };
+    return {
+      kind: 'acquired',
+      job: toJobRecord(row as z.infer<typeof jobRow>),
+      traceParent: row.trace_parent ?? null,
+      othersRunnable: row.others_runnable === true,
+    };
   }
   return { kind: 'none', nextDue: row.next_due, othersRunnable: row.others_runnable === true };
 }
