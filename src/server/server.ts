@@ -89,19 +89,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = telemetry.meter ? new OtelServerMetrics(telemetry.meter) : NOOP_SERVER_METRICS;
   // Queried only when scraped, at most every 15 s, and never while the database is down.
   const stopJobGauge = metrics.observeJobStates(async () => (health.isServing ? countLiveJobs(pool) : []));
-  // Group commit for AppendEvents: at most a quarter of the pool writes batches at once.
   // Group commit (appends and the worker's hot writes): each kind may use a quarter of the pool.
   const inFlight = Math.max(1, Math.floor((options.poolSize ?? 16) / 4));
   const deps: ServiceDeps = {
     appends: new AppendBatcher(pool, { maxInFlight: inFlight }),
     workerWrites: new WorkerWrites(pool, inFlight),
-    // The same batching serves GetJob: concurrent reads share one query.
+    // The same batching serves GetJob: concurrent reads share one query. Half the writes' limit:
+    // a read batch takes ~0.2 ms, so two in flight keep it busy and let bigger batches form
+    // (read_get A/B, 2 vs 4 in flight: +5–8% calls/s, PostgreSQL CPU per call 0.06 → 0.043 ms).
     jobReads: new GroupCommit<JobKey, JobRecord | null, JobRecord | null>({
       single: (key) => getJob(pool, key.tenant, key.jobId),
       batch: (keys) => getJobs(pool, keys),
       fromRow: (job) => job,
       key: jobKey,
-      maxInFlight: inFlight,
+      maxInFlight: Math.max(1, Math.floor(inFlight / 2)),
     }),
     pool,
     notifier,
