@@ -241,7 +241,19 @@ describe('leases, completion and retries', () => {
       worker.metadata(),
     );
     expect(released.job?.state).toBe(JobState.JOB_STATE_PENDING);
-    expect((await acquire('q-release')).lease?.attempt).toBe(1);
+    const again = await acquire('q-release');
+    expect(again.lease?.attempt).toBe(1);
+    // The history read in the lease's own statement is the whole stored log, this lease included
+    // (a large input is not repeated per history row: only the first row carries the job).
+    const stored = await unary(ops.runtime, ops.runtime.readEvents, { jobId, afterSeq: 0n, limit: 1000 }, ops.metadata());
+    expect(again.history).toEqual(stored.events);
+    expect(again.history.map((event) => event.type)).toEqual([
+      'aetheris.job.created',
+      'aetheris.job.leased',
+      'aetheris.job.released',
+      'aetheris.job.leased',
+    ]);
+    expect(again.job?.headSeq).toBe(4n);
   });
 
   it('expires a silent lease, fences the zombie and retries, then fails after max attempts', async () => {

@@ -22,7 +22,6 @@ import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/e
 import { Limits, requireJson, requireMaxLength, requireName, requireUuid } from '../domain/validation.js';
 import { type CallContext, throwIfAborted } from '../server/handlers.js';
 import { type QueueWake, queueTopic } from '../store/event-notifier.js';
-import { readJobEvents } from '../store/events.js';
 import { awaitSignal } from '../store/signals.js';
 import { acquireJob, failJob, heartbeat, listToolCalls, releaseJob } from '../store/worker-protocol.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
@@ -68,6 +67,7 @@ export async function handleAcquireJob(
       capabilities,
       leaseMs,
       actor: `${actorOf(ctx.principal)}/${workerId}`,
+      historyLimit: MAX_HISTORY_EVENTS,
     });
     if (outcome.kind === 'acquired') {
       // Due jobs left behind (several came with one wake, NOTIFYs coalesce): wake the next poll.
@@ -88,7 +88,7 @@ export async function handleAcquireJob(
         throwIfAborted(ctx.signal);
       }
       announce(deps, tenant);
-      const history = await readJobEvents(deps.pool, tenant, job.id, 0n, MAX_HISTORY_EVENTS);
+      const history = outcome.history;
       // A job whose whole history is "created, leased" has never been leased before, so it has
       // no ledger: its first acquisition skips that query (one statement less per job).
       const firstLease = history.length === 2 && history[0]?.type === JOB_CREATED && history[1]?.type === JOB_LEASED;

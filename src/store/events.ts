@@ -97,21 +97,6 @@ export function toAppendOutcome(row: z.infer<typeof appendRow>): AppendOutcome {
   }
 }
 
-/** Events of one job with seq > afterSeq, in order. */
-export async function readJobEvents(
-  db: CommonQueryMethods,
-  tenant: string,
-  jobId: string,
-  afterSeq: bigint,
-  limit: number,
-): Promise<EventRecord[]> {
-  const rows = await db.any(sql.type(eventRow)`
-    select ${eventColumns} from aetheris.events e
-     where e.tenant_id = ${tenant} and e.job_id = ${jobId}::uuid and e.seq > ${afterSeq}
-     order by e.seq limit ${limit}`);
-  return rows.map(toEventRecord);
-}
-
 /** Filters of a tenant subscription (see `EventFilter` in event.proto). */
 export interface TenantEventFilter {
   exactTypes: string[];
