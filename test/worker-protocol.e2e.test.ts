@@ -245,7 +245,12 @@ describe('leases, completion and retries', () => {
     expect(again.lease?.attempt).toBe(1);
     // The history read in the lease's own statement is the whole stored log, this lease included
     // (a large input is not repeated per history row: only the first row carries the job).
-    const stored = await unary(ops.runtime, ops.runtime.readEvents, { jobId, afterSeq: 0n, limit: 1000 }, ops.metadata());
+    const stored = await unary(
+      ops.runtime,
+      ops.runtime.readEvents,
+      { jobId, afterSeq: 0n, limit: 1000 },
+      ops.metadata(),
+    );
     expect(again.history).toEqual(stored.events);
     expect(again.history.map((event) => event.type)).toEqual([
       'aetheris.job.created',
