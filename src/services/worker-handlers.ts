@@ -31,6 +31,12 @@ import { eventToProto, jobToProto, msFromDuration, timestampFromUs, toolCallToPr
 const DEFAULT_LEASE_MS = 30_000;
 const MAX_WAIT_MS = 60_000;
 const SAFETY_RECHECK_MS = 2000;
+/**
+ * A due job this poll could take was locked (another poll is leasing it, or a write holds it
+ * for a moment): look again after this long. The poll that leases it hands the wake on if more
+ * jobs remain, so this only bounds the wait behind other short locks.
+ */
+const LOCKED_DUE_RECHECK_MS = 25;
 const MAX_HISTORY_EVENTS = 10_000;
 const JOB_CREATED = 'aetheris.job.created';
 const JOB_LEASED = 'aetheris.job.leased';
@@ -113,7 +119,10 @@ export async function handleAcquireJob(
     if (now >= deadline) return { lease: undefined, job: undefined, history: [], toolCalls: [], traceParent: '' };
     // Sleep until woken (a job became runnable), the next backoff is due, or the safety re-check.
     const dueIn = outcome.nextDue === null ? Number.POSITIVE_INFINITY : Number(outcome.nextDue / 1000n) - now;
-    const sleepMs = Math.max(5, Math.min(deadline - now, dueIn, SAFETY_RECHECK_MS));
+    const sleepMs = Math.max(
+      5,
+      Math.min(deadline - now, dueIn <= 0 ? LOCKED_DUE_RECHECK_MS : dueIn, SAFETY_RECHECK_MS),
+    );
     wake = await deps.notifier.wait(topics, versions, sleepMs, ctx.signal);
   }
 }
