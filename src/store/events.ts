@@ -7,16 +7,19 @@ import { arrayArguments, columns, EVENT_COLUMN_NAMES, sql } from './sql.js';
 
 // recorded_at comes as int8 microseconds: parsing timestamptz text per row was the single
 // largest cost of a replay after GC (perf/gate replay profile).
-const eventColumns = sql.join(
-  [
-    columns(
-      'e',
-      EVENT_COLUMN_NAMES.filter((name) => name !== 'recorded_at'),
-    ),
-    sql.fragment`(extract(epoch from e.recorded_at) * 1000000)::int8 as recorded_at`,
-  ],
-  sql.fragment`, `,
-);
+function eventColumnsWithout(...omitted: string[]) {
+  return sql.join(
+    [
+      columns(
+        'e',
+        EVENT_COLUMN_NAMES.filter((name) => name !== 'recorded_at' && !omitted.includes(name)),
+      ),
+      sql.fragment`(extract(epoch from e.recorded_at) * 1000000)::int8 as recorded_at`,
+    ],
+    sql.fragment`, `,
+  );
+}
+const eventColumns = eventColumnsWithout();
 
 /** A prepared event: canonical payload text and its digest, computed before the call. */
 export interface PreparedEvent {
@@ -182,16 +185,7 @@ function later(a: GlobalPositionRecord, b: GlobalPositionRecord): boolean {
 
 // A job's page omits tenant_id and job_id: the caller knows them, and two fewer text columns
 // per row is measurably less parsing and garbage on a 100,000-event replay.
-const jobEventColumns = sql.join(
-  [
-    columns(
-      'e',
-      EVENT_COLUMN_NAMES.filter((name) => name !== 'recorded_at' && name !== 'tenant_id' && name !== 'job_id'),
-    ),
-    sql.fragment`(extract(epoch from e.recorded_at) * 1000000)::int8 as recorded_at`,
-  ],
-  sql.fragment`, `,
-);
+const jobEventColumns = eventColumnsWithout('tenant_id', 'job_id');
 const jobPageRow = eventRow
   .omit({ tenant_id: true, job_id: true })
   .partial()

@@ -1,7 +1,7 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { EventRecord, JobRecord, Micros } from '../domain/records.js';
-import { jobEventRecord, jobRow, toJobRecord } from './rows.js';
+import { type EventRow, eventRow, jobEventRecord, jobRow, toJobRecord } from './rows.js';
 import { arrayArguments, columns, sql } from './sql.js';
 import { TOOL_CALL_COLUMN_NAMES, type ToolCallRecord, toolCallRow, toToolCallRecord } from './tool-call-rows.js';
 
@@ -34,26 +34,14 @@ export type AcquireOutcome =
   | { kind: 'acquired'; job: JobRecord; history: EventRecord[]; traceParent: string | null; othersRunnable: boolean }
   | { kind: 'none'; nextDue: Micros | null; othersRunnable: boolean };
 
-const historyRow = z.object({
-  ev_seq: z.bigint().nullable(),
-  ev_tx_id: z.bigint().nullable(),
-  ev_position: z.bigint().nullable(),
-  ev_event_id: z.string().nullable(),
-  ev_type: z.string().nullable(),
-  ev_payload: z.string().nullable(),
-  ev_payload_digest: z.custom<Buffer>().nullable(),
-  ev_actor: z.string().nullable(),
-  ev_recorded_at: z.bigint().nullable(),
-  ev_prev_hash: z.custom<Buffer>().nullable(),
-  ev_hash: z.custom<Buffer>().nullable(),
-});
 const acquireRow = outcomeJob
   .extend({
     next_due: z.bigint().nullable(),
     others_runnable: z.boolean().nullable(),
     trace_parent: z.string().nullable().optional(),
   })
-  .merge(historyRow);
+  // The history columns carry the event row's names (none is a jobs column).
+  .merge(eventRow.omit({ tenant_id: true, job_id: true }).partial());
 
 /** Leases the best runnable job of the queues with its history, or says when the next one is due. */
 export async function acquireJob(
@@ -71,9 +59,10 @@ export async function acquireJob(
 ): Promise<AcquireOutcome> {
   // One row per history event, the job's columns on the first only (see migrations/0010).
   const rows = await db.many(sql.type(acquireRow)`
-    select a.outcome, a.next_due, a.others_runnable, (a.job).*, a.ev_seq, a.ev_tx_id, a.ev_position,
-           a.ev_event_id, a.ev_type, a.ev_payload, a.ev_payload_digest, a.ev_actor, a.ev_recorded_at,
-           a.ev_prev_hash, a.ev_hash
+    select a.outcome, a.next_due, a.others_runnable, (a.job).*, a.ev_seq as seq, a.ev_tx_id as tx_id,
+           a.ev_position as position, a.ev_event_id as event_id, a.ev_type as type, a.ev_payload as payload,
+           a.ev_payload_digest as payload_digest, a.ev_actor as actor, a.ev_recorded_at as recorded_at,
+           a.ev_prev_hash as prev_hash, a.ev_hash as hash
       from aetheris.acquire_job_with_history(
              ${params.tenant}, ${params.workerId}, ${sql.array(params.queues, 'text')},
              ${sql.array(params.jobTypes, 'text')}, ${sql.array(params.capabilities, 'text')},
@@ -88,47 +77,10 @@ export async function acquireJob(
   return {
     kind: 'acquired',
     job,
-    history: rows.map((row) => historyEvent(row, job)),
+    history: rows.map((row) => jobEventRecord(row as Omit<EventRow, 'tenant_id' | 'job_id'>, job.tenant, job.id)),
     traceParent: first.trace_parent ?? null,
     othersRunnable: first.others_runnable === true,
   };
-}
-
-function historyEvent(row: z.infer<typeof historyRow>, job: JobRecord): EventRecord {
-  const { ev_seq, ev_tx_id, ev_position, ev_event_id, ev_type, ev_payload } = row;
-  const { ev_payload_digest, ev_actor, ev_recorded_at, ev_prev_hash, ev_hash } = row;
-  if (
-    ev_seq === null ||
-    ev_tx_id === null ||
-    ev_position === null ||
-    ev_event_id === null ||
-    ev_type === null ||
-    ev_payload === null ||
-    ev_payload_digest === null ||
-    ev_actor === null ||
-    ev_recorded_at === null ||
-    ev_prev_hash === null ||
-    ev_hash === null
-  ) {
-    throw new Error(`acquire_job: an incomplete history row for job ${job.id}`);
-  }
-  return jobEventRecord(
-    {
-      seq: ev_seq,
-      tx_id: ev_tx_id,
-      position: ev_position,
-      event_id: ev_event_id,
-      type: ev_type,
-      payload: ev_payload,
-      payload_digest: ev_payload_digest,
-      actor: ev_actor,
-      recorded_at: ev_recorded_at,
-      prev_hash: ev_prev_hash,
-      hash: ev_hash,
-    },
-    job.tenant,
-    job.id,
-  );
 }
 
 /** Extends the lease of the current token. */
