@@ -227,6 +227,57 @@ describe('hash chain', () => {
     expect(rows[0]?.ok).toBe(true);
   });
 
+  it('reads back every stored field exactly, from pages packed at fixed offsets', async () => {
+    const jobId = await newJob();
+    await append({ jobId, events: Array.from({ length: 5 }, (_, n) => ({ type: `t${n}`, payload: json({ n }) })) });
+    const stored = await query<Record<string, string>>(
+      env.url,
+      `select seq::text, tx_id::text, position::text, event_id::text, type, payload, actor,
+              aetheris.to_us(recorded_at)::text as us, encode(payload_digest, 'hex') as digest,
+              encode(prev_hash, 'hex') as prev, encode(hash, 'hex') as hash
+         from aetheris.events where job_id = $1 order by seq`,
+      [jobId],
+    );
+    const read = (await readAll(jobId)).map((event) => ({
+      seq: String(event.seq),
+      tx_id: String(event.position?.transactionId),
+      position: String(event.position?.position),
+      event_id: event.eventId,
+      type: event.type,
+      payload: Buffer.from(event.payload).toString('utf8'),
+      actor: event.actor,
+      us: String((event.recordedAt?.seconds ?? 0n) * 1_000_000n + BigInt((event.recordedAt?.nanos ?? 0) / 1000)),
+      digest: Buffer.from(event.payloadDigest).toString('hex'),
+      prev: Buffer.from(event.prevHash).toString('hex'),
+      hash: Buffer.from(event.hash).toString('hex'),
+    }));
+    expect(read).toHaveLength(6);
+    expect(read).toEqual(stored);
+  });
+
+  it('holds every digest and hash to 32 bytes', async () => {
+    const jobId = await newJob();
+    const valid = { payload_digest: 'd', prev_hash: 'd', hash: 'd' };
+    const wrong = [
+      { ...valid, payload_digest: 'substr(d, 2)' },
+      { ...valid, prev_hash: 'substr(d, 2)' },
+      { ...valid, hash: 'd || d' },
+    ];
+    for (const values of wrong) {
+      await expect(
+        query(
+          env.url,
+          `insert into aetheris.events (tenant_id, job_id, seq, event_id, type, payload, payload_digest, actor,
+                                        recorded_at, prev_hash, hash)
+           select 'acme', $1, 99, gen_random_uuid(), 't', '{}', ${values.payload_digest}, 'test', now(),
+                  ${values.prev_hash}, ${values.hash}
+             from (select sha256('x') as d) s`,
+          [jobId],
+        ),
+      ).rejects.toThrow(/check constraint "events_\w+_sha256"/);
+    }
+  });
+
   it('refuses in-place updates of stored events', async () => {
     const jobId = await newJob();
     await expect(query(env.url, `update aetheris.events set payload = '1' where job_id = $1`, [jobId])).rejects.toThrow(
