@@ -9,11 +9,11 @@ import type { DatabasePool } from 'slonik';
 import { ComplianceServiceService } from '../../gen/ts/aetheris/compliance/v1/compliance_service.js';
 import { ForensicsServiceService } from '../../gen/ts/aetheris/forensics/v1/forensics_service.js';
 import { AdminServiceService } from '../../gen/ts/aetheris/runtime/v1/admin_service.js';
-import { RuntimeServiceService } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { SignalServiceService } from '../../gen/ts/aetheris/signal/v1/signal_service.js';
 import type { JobRecord } from '../domain/records.js';
 import { adminService } from '../services/admin-service.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { runtimeServiceDefinition } from '../services/event-wire.js';
 import { runtimeService } from '../services/runtime-service.js';
 import { signalService } from '../services/signal-service.js';
 import { unimplementedService } from '../services/unimplemented.js';
@@ -124,7 +124,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     'grpc.max_connection_idle_ms': 30 * 60_000,
   });
-  server.addService(RuntimeServiceService, runtimeService(deps));
+  server.addService(runtimeServiceDefinition, runtimeService(deps));
   server.addService(AdminServiceService, adminService(deps));
   server.addService(SignalServiceService, signalService(deps));
   server.addService(
