@@ -56,6 +56,11 @@ const startFlags = nodeFlagsOfStartScript();
  * which the embedded default uses (and so the gate by default).
  */
 const overTcp = process.argv.includes('--tcp');
+/**
+ * pg_stat_statements tracks the statements run inside our functions too (`track=all`), for
+ * profiling; by default only the statements the server sends (`top`).
+ */
+const nestedStatements = process.argv.includes('--nested-statements');
 const wanted = (name: string): boolean => !only || only.includes(name);
 const definition = (name: string): ScenarioDefinition => {
   const found = scenarios.scenarios[name];
@@ -83,7 +88,7 @@ async function main(): Promise<number> {
       max_connections: '300',
       // Where PostgreSQL's time goes, per scenario, in the report (the issue's profiling step).
       shared_preload_libraries: 'pg_stat_statements',
-      'pg_stat_statements.track': 'all',
+      'pg_stat_statements.track': nestedStatements ? 'all' : 'top',
     },
   });
   onTeardown('PostgreSQL', async () => {
