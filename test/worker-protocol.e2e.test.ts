@@ -10,7 +10,7 @@ import {
   CreateJobRequest,
   FailJobRequest,
 } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
-import { ToolCallDecision } from '../gen/ts/aetheris/runtime/v1/worker.js';
+import { ToolCallDecision, ToolCallState } from '../gen/ts/aetheris/runtime/v1/worker.js';
 import { type AetherisClients, unary } from '../src/client/connect.js';
 import { canonicalize, type JsonValue } from '../src/domain/canonical-json.js';
 import { expectGrpcError } from './helpers/grpc-assert.js';
@@ -417,6 +417,37 @@ describe('tool call ledger', () => {
     const two = await acquire('q-redo', { wait: ms(2000) });
     const t2 = two.lease?.fencingToken ?? 0n;
     expect(two.toolCalls.map((call) => call.callKey)).toEqual(['1', '2']);
+    // The ledger comes with the lease's statement: every field as stored.
+    const stored = await query<Record<string, unknown>>(
+      env.url,
+      `select job_id::text as "jobId", call_key as "callKey", tool_name as "toolName",
+              encode(args_digest, 'hex') as digest, result, error->>'reason' as reason, attempt,
+              external_key as "externalIdempotencyKey", idempotent,
+              aetheris.to_us(started_at)::text as started, aetheris.to_us(finished_at)::text as finished
+         from aetheris.tool_calls where job_id = $1 order by started_at, call_key`,
+      [jobId],
+    );
+    const us = (t: { seconds: bigint; nanos: number } | undefined) =>
+      t === undefined ? null : String(t.seconds * 1_000_000n + BigInt(t.nanos / 1000));
+    expect(
+      two.toolCalls.map((call) => ({
+        jobId: call.jobId,
+        callKey: call.callKey,
+        toolName: call.toolName,
+        digest: Buffer.from(call.argsDigest).toString('hex'),
+        result: call.result.length === 0 ? null : Buffer.from(call.result).toString('utf8'),
+        reason: call.error?.reason ?? null,
+        attempt: call.attempt,
+        externalIdempotencyKey: call.externalIdempotencyKey,
+        idempotent: call.idempotent,
+        started: us(call.startedAt),
+        finished: us(call.finishedAt),
+      })),
+    ).toEqual(stored);
+    expect(two.toolCalls.map((call) => call.state)).toEqual([
+      ToolCallState.TOOL_CALL_STATE_FAILED,
+      ToolCallState.TOOL_CALL_STATE_STARTED,
+    ]);
     expect((await begin(jobId, t2, '1', 'lookup', {}, true)).decision).toBe(
       ToolCallDecision.TOOL_CALL_DECISION_EXECUTE,
     );

@@ -23,7 +23,7 @@ import { Limits, requireJson, requireMaxLength, requireName, requireUuid } from 
 import { type CallContext, throwIfAborted } from '../server/handlers.js';
 import { type QueueWake, queueTopic } from '../store/event-notifier.js';
 import { awaitSignal } from '../store/signals.js';
-import { acquireJob, failJob, heartbeat, listToolCalls, releaseJob } from '../store/worker-protocol.js';
+import { acquireJob, failJob, heartbeat, releaseJob } from '../store/worker-protocol.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
 import { canonicalError } from './job-error.js';
 import { eventToProto, jobToProto, msFromDuration, timestampFromUs, toolCallToProto } from './mappers.js';
@@ -38,8 +38,6 @@ const SAFETY_RECHECK_MS = 2000;
  */
 const LOCKED_DUE_RECHECK_MS = 25;
 const MAX_HISTORY_EVENTS = 10_000;
-const JOB_CREATED = 'aetheris.job.created';
-const JOB_LEASED = 'aetheris.job.leased';
 
 export async function handleAcquireJob(
   deps: ServiceDeps,
@@ -94,11 +92,6 @@ export async function handleAcquireJob(
         throwIfAborted(ctx.signal);
       }
       announce(deps, tenant);
-      const history = outcome.history;
-      // A job whose whole history is "created, leased" has never been leased before, so it has
-      // no ledger: its first acquisition skips that query (one statement less per job).
-      const firstLease = history.length === 2 && history[0]?.type === JOB_CREATED && history[1]?.type === JOB_LEASED;
-      const toolCalls = firstLease ? [] : await listToolCalls(deps.pool, tenant, job.id);
       return {
         lease: {
           jobId: job.id,
@@ -107,8 +100,8 @@ export async function handleAcquireJob(
           attempt: job.attempt,
         },
         job: jobToProto(job),
-        history: history.map(eventToProto),
-        toolCalls: toolCalls.map(toolCallToProto),
+        history: outcome.history.map(eventToProto),
+        toolCalls: outcome.toolCalls.map(toolCallToProto),
         traceParent: outcome.traceParent ?? '',
       };
     }

@@ -1,9 +1,9 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { EventRecord, JobRecord, Micros } from '../domain/records.js';
+import type { EventRecord, JobErrorRecord, JobRecord, Micros } from '../domain/records.js';
 import { type EventRow, eventRow, jobEventRecord, jobRow, toJobRecord } from './rows.js';
-import { arrayArguments, columns, sql } from './sql.js';
-import { TOOL_CALL_COLUMN_NAMES, type ToolCallRecord, toolCallRow, toToolCallRecord } from './tool-call-rows.js';
+import { arrayArguments, sql } from './sql.js';
+import { type ToolCallRecord, type ToolCallState, toolCallRow, toToolCallRecord } from './tool-call-rows.js';
 
 // Each worker write is one statement calling a plpgsql function of migrations/0002 that locks
 // the job, checks the fencing token, updates the projection and appends the lifecycle event.
@@ -27,11 +27,19 @@ function jobOutcome<K extends string>(
 /**
  * `traceParent`: the W3C traceparent of the call that created the job, if it had one.
  * `history`: the job's events from the first, up to `historyLimit`, read in the same statement.
+ * `toolCalls`: the job's tool call ledger, read in the same statement too.
  * `othersRunnable`: due jobs remain in the queues that this call did not lease (when it leased
  * one: any; when it found none: ones it may not take — other job types or capabilities).
  */
 export type AcquireOutcome =
-  | { kind: 'acquired'; job: JobRecord; history: EventRecord[]; traceParent: string | null; othersRunnable: boolean }
+  | {
+      kind: 'acquired';
+      job: JobRecord;
+      history: EventRecord[];
+      toolCalls: ToolCallRecord[];
+      traceParent: string | null;
+      othersRunnable: boolean;
+    }
   | { kind: 'none'; nextDue: Micros | null; othersRunnable: boolean };
 
 const acquireRow = outcomeJob
@@ -41,7 +49,45 @@ const acquireRow = outcomeJob
     trace_parent: z.string().nullable().optional(),
   })
   // The history columns carry the event row's names (none is a jobs column).
-  .merge(eventRow.omit({ tenant_id: true, job_id: true }).partial());
+  .merge(eventRow.omit({ tenant_id: true, job_id: true }).partial())
+  .extend({ ledger: z.unknown().optional() });
+
+// The ledger as AcquireJob's statement returns it (migrations/0012): int8 and times as strings.
+const acquiredLedger = z.array(
+  z.object({
+    call_key: z.string(),
+    tool_name: z.string(),
+    args_digest: z.string(),
+    state: z.custom<ToolCallState>((value) => typeof value === 'string'),
+    result: z.string().nullable(),
+    error: z.custom<JobErrorRecord>().nullable(),
+    attempt: z.number(),
+    fencing_token: z.string(),
+    idempotent: z.boolean(),
+    external_key: z.string(),
+    started_us: z.string(),
+    finished_us: z.string().nullable(),
+  }),
+);
+
+function toolCallsOf(ledger: unknown, jobId: string): ToolCallRecord[] {
+  if (ledger === null || ledger === undefined) return [];
+  return acquiredLedger.parse(ledger).map((call) => ({
+    jobId,
+    callKey: call.call_key,
+    toolName: call.tool_name,
+    argsDigest: Buffer.from(call.args_digest, 'hex'),
+    state: call.state,
+    result: call.result,
+    error: call.error,
+    attempt: call.attempt,
+    fencingToken: BigInt(call.fencing_token),
+    idempotent: call.idempotent,
+    externalKey: call.external_key,
+    startedAt: BigInt(call.started_us),
+    finishedAt: call.finished_us === null ? null : BigInt(call.finished_us),
+  }));
+}
 
 /** Leases the best runnable job of the queues with its history, or says when the next one is due. */
 export async function acquireJob(
@@ -57,12 +103,13 @@ export async function acquireJob(
     historyLimit: number;
   },
 ): Promise<AcquireOutcome> {
-  // One row per history event, the job's columns on the first only (see migrations/0010).
+  // One row per history event, the job's columns and its ledger on the first only (see
+  // migrations/0010 and 0012).
   const rows = await db.many(sql.type(acquireRow)`
     select a.outcome, a.next_due, a.others_runnable, (a.job).*, a.ev_seq as seq, a.ev_tx_id as tx_id,
            a.ev_position as position, a.ev_event_id as event_id, a.ev_type as type, a.ev_payload as payload,
            a.ev_payload_digest as payload_digest, a.ev_actor as actor, a.ev_recorded_at as recorded_at,
-           a.ev_prev_hash as prev_hash, a.ev_hash as hash
+           a.ev_prev_hash as prev_hash, a.ev_hash as hash, a.ledger
       from aetheris.acquire_job_with_history(
              ${params.tenant}, ${params.workerId}, ${sql.array(params.queues, 'text')},
              ${sql.array(params.jobTypes, 'text')}, ${sql.array(params.capabilities, 'text')},
@@ -78,6 +125,7 @@ export async function acquireJob(
     kind: 'acquired',
     job,
     history: rows.map((row) => jobEventRecord(row as Omit<EventRow, 'tenant_id' | 'job_id'>, job.tenant, job.id)),
+    toolCalls: toolCallsOf(first.ledger, job.id),
     traceParent: first.trace_parent ?? null,
     othersRunnable: first.others_runnable === true,
   };
@@ -151,7 +199,6 @@ export async function releaseJob(
 }
 
 const ledgerOutcome = toolCallRow.partial().extend({ outcome: z.string(), detail: z.string().nullable() });
-const ledgerColumns = columns('l', TOOL_CALL_COLUMN_NAMES);
 
 export type BeginToolCallOutcome =
   | { kind: 'execute' | 'recorded' | 'in_doubt'; call: ToolCallRecord }
@@ -267,15 +314,6 @@ export function completeToolCallOutcome(
     default:
       return { kind: 'lease_lost' };
   }
-}
-
-/** The job's ledger in call order, for replay. */
-export async function listToolCalls(db: CommonQueryMethods, tenant: string, jobId: string): Promise<ToolCallRecord[]> {
-  const rows = await db.any(sql.type(toolCallRow)`
-    select ${ledgerColumns} from aetheris.tool_calls l
-     where l.tenant_id = ${tenant} and l.job_id = ${jobId}::uuid
-     order by l.started_at, l.call_key`);
-  return rows.map(toToolCallRecord);
 }
 
 /** Jobs whose lease or attempt timed out, moved to retry or failure by this sweep. */
