@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Event, EventInput } from '../gen/ts/aetheris/runtime/v1/event.js';
@@ -10,6 +12,7 @@ import { type AetherisClients, messages, unary } from '../src/client/connect.js'
 import { chainedEvent } from '../src/client/verify-chain.js';
 import { verifyChain } from '../src/domain/hash-chain.js';
 import { newId } from '../src/domain/ids.js';
+import { projectRoot } from '../src/store/project-root.js';
 import { expectGrpcError } from './helpers/grpc-assert.js';
 import { query, startTestEnv, type TestEnv } from './helpers/harness.js';
 
@@ -253,6 +256,37 @@ describe('hash chain', () => {
     }));
     expect(read).toHaveLength(6);
     expect(read).toEqual(stored);
+  });
+
+  it('gives server-generated events time-ordered ids (UUIDv7) and keeps client-chosen ones', async () => {
+    const jobId = await newJob();
+    const chosen = newId();
+    await append({ jobId, events: Array.from({ length: 50 }, (_, n) => ({ type: 'g', payload: json(n) })) });
+    await append({ jobId, events: [{ eventId: chosen, type: 'c', payload: json(0) }] });
+    await append({ jobId, events: [{ type: 'g', payload: json(1) }] });
+    const events = await readAll(jobId);
+    const generated = events.filter((event) => event.type === 'g').map((event) => event.eventId);
+    expect(generated).toHaveLength(51);
+    expect(generated.every((id) => id[14] === '7')).toBe(true);
+    // In seq order across calls, so the unique index takes them at the end of the job's range.
+    expect([...generated].sort()).toEqual(generated);
+    expect(events.find((event) => event.type === 'c')?.eventId).toBe(chosen);
+  });
+
+  it('builds the same UUIDv7 layout on PostgreSQL before 18 (the migration’s fallback expression)', async () => {
+    const migration = readFileSync(path.join(projectRoot(), 'migrations', '0013_time_ordered_event_ids.sql'), 'utf8');
+    const fallback = /else '(.+)'\n/.exec(migration)?.[1]?.replaceAll("''", "'");
+    if (!fallback) throw new Error('fallback expression not found in migration 0013');
+    const rows = await query<{ id: string; ms: string }>(
+      env.url,
+      `select ${fallback} as id, ms::text from (
+         select substring(int8send(ms) from 3) as v_ms, ms
+           from (select (extract(epoch from clock_timestamp()) * 1000)::int8 as ms) t) s`,
+    );
+    const id = rows[0]?.id ?? '';
+    expect(id[14]).toBe('7'); // version
+    expect('89ab').toContain(id[19]); // RFC 9562 variant
+    expect(BigInt(`0x${id.replaceAll('-', '').slice(0, 12)}`)).toBe(BigInt(rows[0]?.ms ?? -1));
   });
 
   it('holds every digest and hash to 32 bytes', async () => {
