@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { JobErrorRecord, Micros } from '../domain/records.js';
 
 /** Ledger states, as stored. */
-export type ToolCallState = 'started' | 'succeeded' | 'failed' | 'in_doubt' | 'resolved';
+export const TOOL_CALL_STATES = ['started', 'succeeded', 'failed', 'in_doubt', 'resolved'] as const;
+export type ToolCallState = (typeof TOOL_CALL_STATES)[number];
 
 /** One entry of the at-most-once tool call ledger. */
 export interface ToolCallRecord {
@@ -38,22 +39,6 @@ export const toolCallRow = z.object({
   finished_at: z.bigint().nullable(),
 });
 export type ToolCallRow = z.infer<typeof toolCallRow>;
-
-export const TOOL_CALL_COLUMN_NAMES = [
-  'job_id',
-  'call_key',
-  'tool_name',
-  'args_digest',
-  'state',
-  'result',
-  'error',
-  'attempt',
-  'fencing_token',
-  'idempotent',
-  'external_key',
-  'started_at',
-  'finished_at',
-] as const;
 
 export function toToolCallRecord(row: ToolCallRow): ToolCallRecord {
   return {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { EventRecord, JobErrorRecord, JobRecord, Micros } from '../domain/records.js';
 import { type EventRow, eventRow, jobEventRecord, jobRow, toJobRecord } from './rows.js';
 import { arrayArguments, sql } from './sql.js';
-import { type ToolCallRecord, type ToolCallState, toolCallRow, toToolCallRecord } from './tool-call-rows.js';
+import { TOOL_CALL_STATES, type ToolCallRecord, toolCallRow, toToolCallRecord } from './tool-call-rows.js';
 
 // Each worker write is one statement calling a plpgsql function of migrations/0002 that locks
 // the job, checks the fencing token, updates the projection and appends the lifecycle event.
@@ -58,7 +58,7 @@ const acquiredLedger = z.array(
     call_key: z.string(),
     tool_name: z.string(),
     args_digest: z.string(),
-    state: z.custom<ToolCallState>((value) => typeof value === 'string'),
+    state: z.enum(TOOL_CALL_STATES),
     result: z.string().nullable(),
     error: z.custom<JobErrorRecord>().nullable(),
     attempt: z.number(),
