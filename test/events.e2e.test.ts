@@ -346,6 +346,52 @@ describe('StreamEvents', () => {
     expect(latencies[0]).toBeLessThan(250);
   });
 
+  it('reads past the head up to the largest seq, and names a seq beyond int64 as invalid', async () => {
+    const jobId = await newJob();
+    const max = 2n ** 63n - 1n;
+    const read = await unary(
+      acme.runtime,
+      acme.runtime.readEvents,
+      { jobId, afterSeq: max, limit: 10 },
+      acme.metadata(),
+    );
+    expect(read.events).toEqual([]);
+    expect(read.headSeq).toBe(1n);
+    await expectGrpcError(
+      unary(acme.runtime, acme.runtime.readEvents, { jobId, afterSeq: max + 1n, limit: 10 }, acme.metadata()),
+      status.INVALID_ARGUMENT,
+      'INVALID_FIELD',
+      { field: 'after_seq' },
+    );
+    const stream = acme.runtime.streamEvents(
+      { jobId, afterSeq: 2n ** 64n - 1n, follow: false, maxBatch: 0 },
+      acme.metadata(),
+    );
+    await expectGrpcError(
+      (async () => {
+        for await (const _ of messages(stream)) {
+          // drain
+        }
+      })(),
+      status.INVALID_ARGUMENT,
+      'INVALID_FIELD',
+      { field: 'after_seq' },
+    );
+    await expectGrpcError(
+      append({ jobId, expectedSeq: max + 1n, events: [{ type: 'x', payload: json(1) }] }),
+      status.INVALID_ARGUMENT,
+      'INVALID_FIELD',
+      { field: 'expected_seq' },
+    );
+    const worker = await env.clients('worker', 'acme');
+    await expectGrpcError(
+      unary(worker.runtime, worker.runtime.heartbeat, { jobId, fencingToken: 2n ** 64n - 1n }, worker.metadata()),
+      status.INVALID_ARGUMENT,
+      'INVALID_FIELD',
+      { field: 'fencing_token' },
+    );
+  });
+
   it('resumes after a given seq and answers NOT_FOUND for unknown jobs', async () => {
     const jobId = await newJob();
     await append({ jobId, events: [1, 2, 3].map((n) => ({ type: 's', payload: json(n) })) });

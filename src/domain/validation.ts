@@ -47,6 +47,17 @@ export function requireRange(field: string, value: number, min: number, max: num
   return value;
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A uint64 of the wire that the database keeps as int8 (seqs, fencing tokens): larger values
+ * cannot name anything stored, and would fail in SQL as an internal error.
+ */
+export function requireInt64(field: string, value: bigint): bigint {
+  if (value < 0n || value > INT64_MAX) throw invalidField(field, `must be at most ${INT64_MAX}`);
+  return value;
+}
+
 /** A string up to a length. */
 export function requireMaxLength(field: string, value: string, max: number): string {
   if (value.length > max) throw invalidField(field, `must be at most ${max} characters`);

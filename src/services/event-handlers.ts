@@ -9,7 +9,7 @@ import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/e
 import { payloadDigest } from '../domain/hash-chain.js';
 import { isUuid } from '../domain/ids.js';
 import { SYSTEM_EVENT_PREFIX } from '../domain/job-state.js';
-import { Limits, requireJson, requireName, requireRange, requireUuid } from '../domain/validation.js';
+import { Limits, requireInt64, requireJson, requireName, requireRange, requireUuid } from '../domain/validation.js';
 import type { CallContext } from '../server/handlers.js';
 import { type PreparedEvent, readJobEventsWithHead } from '../store/events.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
@@ -64,8 +64,8 @@ export async function handleAppendEvents(
   const outcome = await deps.appends.append({
     tenant,
     jobId,
-    expectedSeq: request.expectedSeq ?? null,
-    fencingToken: request.fencingToken ?? null,
+    expectedSeq: request.expectedSeq === undefined ? null : requireInt64('expected_seq', request.expectedSeq),
+    fencingToken: request.fencingToken === undefined ? null : requireInt64('fencing_token', request.fencingToken),
     events,
     actor: actorOf(ctx.principal),
   });
@@ -124,7 +124,8 @@ export async function handleReadEvents(
 ): Promise<ReadEventsResponse> {
   const jobId = requireUuid('job_id', request.jobId);
   const limit = request.limit === 0 ? 100 : requireRange('limit', request.limit, 1, 1000);
-  const page = await readJobEventsWithHead(deps.pool, ctx.principal.tenant, jobId, request.afterSeq, limit);
+  const afterSeq = requireInt64('after_seq', request.afterSeq);
+  const page = await readJobEventsWithHead(deps.pool, ctx.principal.tenant, jobId, afterSeq, limit);
   if (!page) throw notFound('job', jobId);
   return { events: page.events.map(eventToProto), headSeq: page.headSeq };
 }

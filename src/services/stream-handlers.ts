@@ -8,7 +8,7 @@ import type {
 import { invalidField, notFound } from '../domain/errors.js';
 import { isTerminal } from '../domain/job-state.js';
 import type { GlobalPositionRecord } from '../domain/records.js';
-import { requireName, requireRange, requireUuid } from '../domain/validation.js';
+import { requireInt64, requireName, requireRange, requireUuid } from '../domain/validation.js';
 import { type CallContext, type Send, throwIfAborted } from '../server/handlers.js';
 import { eventsTopic } from '../store/event-notifier.js';
 import {
@@ -36,7 +36,7 @@ export async function handleStreamEvents(
   const batch = request.maxBatch === 0 ? 256 : requireRange('max_batch', request.maxBatch, 1, 1000);
   const tenant = ctx.principal.tenant;
   const topic = eventsTopic(tenant);
-  let after = request.afterSeq;
+  let after = requireInt64('after_seq', request.afterSeq);
   let replayHead: bigint | undefined;
   let caughtUp = false;
   for (;;) {

@@ -19,7 +19,7 @@ import {
 } from '../../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { ToolCallDecision } from '../../gen/ts/aetheris/runtime/v1/worker.js';
 import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/errors.js';
-import { Limits, requireJson, requireMaxLength, requireName, requireUuid } from '../domain/validation.js';
+import { Limits, requireInt64, requireJson, requireMaxLength, requireName, requireUuid } from '../domain/validation.js';
 import { type CallContext, throwIfAborted } from '../server/handlers.js';
 import { type QueueWake, queueTopic } from '../store/event-notifier.js';
 import { awaitSignal } from '../store/signals.js';
@@ -132,7 +132,7 @@ export async function handleHeartbeat(
   const outcome = await heartbeat(deps.pool, {
     tenant: ctx.principal.tenant,
     jobId,
-    fencingToken: request.fencingToken,
+    fencingToken: requireInt64('fencing_token', request.fencingToken),
     leaseMs,
   });
   if (outcome.kind === 'ok') return { leaseExpiresAt: timestampFromUs(outcome.leaseExpiresAt) };
@@ -150,7 +150,7 @@ export async function handleCompleteJob(
   const outcome = await deps.workerWrites.completeJob({
     tenant,
     jobId,
-    fencingToken: request.fencingToken,
+    fencingToken: requireInt64('fencing_token', request.fencingToken),
     output,
     actor: actorOf(ctx.principal),
   });
@@ -170,7 +170,7 @@ export async function handleFailJob(
   const outcome = await failJob(deps.pool, {
     tenant,
     jobId,
-    fencingToken: request.fencingToken,
+    fencingToken: requireInt64('fencing_token', request.fencingToken),
     error,
     nonRetryable: request.nonRetryable,
     actor: actorOf(ctx.principal),
@@ -193,7 +193,7 @@ export async function handleReleaseJob(
   const outcome = await releaseJob(deps.pool, {
     tenant,
     jobId,
-    fencingToken: request.fencingToken,
+    fencingToken: requireInt64('fencing_token', request.fencingToken),
     delayMs,
     reason,
     actor: actorOf(ctx.principal),
@@ -223,7 +223,7 @@ export async function handleBeginToolCall(
   const outcome = await deps.workerWrites.beginToolCall({
     tenant,
     jobId,
-    fencingToken: request.fencingToken,
+    fencingToken: requireInt64('fencing_token', request.fencingToken),
     callKey,
     toolName,
     argsDigest: Buffer.from(request.argsDigest),
@@ -260,7 +260,7 @@ export async function handleCompleteToolCall(
   const outcome = await deps.workerWrites.completeToolCall({
     tenant,
     jobId,
-    fencingToken: request.fencingToken,
+    fencingToken: requireInt64('fencing_token', request.fencingToken),
     callKey,
     result,
     error,
@@ -335,7 +335,7 @@ export async function handleAwaitSignal(
   const outcome = await awaitSignal(deps.pool, {
     tenant,
     jobId,
-    fencingToken: request.fencingToken,
+    fencingToken: requireInt64('fencing_token', request.fencingToken),
     callKey,
     name,
     timeoutMs,

@@ -206,8 +206,8 @@ export async function readJobEventsWithHead(
   limit: number,
 ): Promise<{ state: JobState; headSeq: bigint; events: EventRecord[] } | null> {
   const rows = await db.any(sql.type(jobPageRow)`
-    select case when x.seq is null or x.seq = ${afterSeq + 1n} then j.state end as job_state,
-           case when x.seq is null or x.seq = ${afterSeq + 1n} then j.head_seq end as head_seq_now,
+    select case when x.seq is null or x.seq - 1 = ${afterSeq} then j.state end as job_state,
+           case when x.seq is null or x.seq - 1 = ${afterSeq} then j.head_seq end as head_seq_now,
            x.packed, x.event_id, x.type, x.payload, x.actor
       from aetheris.jobs j left join lateral (
         select e.seq,
