@@ -141,8 +141,7 @@ function parseFilter(request: SubscribeEventsRequest): TenantEventFilter {
 }
 
 function positionFrom(position: GlobalPosition): GlobalPositionRecord {
-  if (position.position > 9_223_372_036_854_775_807n) throw invalidField('after.position', 'is out of range');
-  return { txId: position.transactionId, position: position.position };
+  return { txId: position.transactionId, position: requireInt64('after.position', position.position) };
 }
 
 function isAfter(a: GlobalPositionRecord, b: GlobalPositionRecord): boolean {
