@@ -7,6 +7,7 @@ import {
   AppendEventsRequest,
   CreateJobRequest,
   type StreamEventsResponse,
+  SubscribeEventsRequest,
 } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import { type AetherisClients, messages, unary } from '../src/client/connect.js';
 import { chainedEvent } from '../src/client/verify-chain.js';
@@ -146,6 +147,20 @@ describe('AppendEvents', () => {
 
   it('rejects a stale fencing token with LEASE_LOST', async () => {
     const jobId = await newJob();
+    const subscription = acme.runtime.subscribeEvents(
+      SubscribeEventsRequest.fromPartial({ after: { transactionId: 1n, position: 2n ** 64n - 1n } }),
+      acme.metadata(),
+    );
+    await expectGrpcError(
+      (async () => {
+        for await (const _ of messages(subscription)) {
+          // drain
+        }
+      })(),
+      status.INVALID_ARGUMENT,
+      'INVALID_FIELD',
+      { field: 'after.position' },
+    );
     const worker = await env.clients('worker', 'acme');
     const fenced = AppendEventsRequest.fromPartial({
       jobId,
