@@ -61,6 +61,13 @@ async function readAll(jobId: string): Promise<Event[]> {
 
 const chainInput = (event: Event) => chainedEvent('acme', event);
 
+/** Reads a server stream to its end (or its error). */
+async function drain(stream: Parameters<typeof messages>[0]): Promise<void> {
+  for await (const _ of messages(stream)) {
+    // discard
+  }
+}
+
 describe('AppendEvents', () => {
   it('appends a batch atomically with consecutive seqs and moves the head', async () => {
     const jobId = await newJob();
@@ -147,20 +154,6 @@ describe('AppendEvents', () => {
 
   it('rejects a stale fencing token with LEASE_LOST', async () => {
     const jobId = await newJob();
-    const subscription = acme.runtime.subscribeEvents(
-      SubscribeEventsRequest.fromPartial({ after: { transactionId: 1n, position: 2n ** 64n - 1n } }),
-      acme.metadata(),
-    );
-    await expectGrpcError(
-      (async () => {
-        for await (const _ of messages(subscription)) {
-          // drain
-        }
-      })(),
-      status.INVALID_ARGUMENT,
-      'INVALID_FIELD',
-      { field: 'after.position' },
-    );
     const worker = await env.clients('worker', 'acme');
     const fenced = AppendEventsRequest.fromPartial({
       jobId,
@@ -382,16 +375,12 @@ describe('StreamEvents', () => {
       { jobId, afterSeq: 2n ** 64n - 1n, follow: false, maxBatch: 0 },
       acme.metadata(),
     );
-    await expectGrpcError(
-      (async () => {
-        for await (const _ of messages(stream)) {
-          // drain
-        }
-      })(),
-      status.INVALID_ARGUMENT,
-      'INVALID_FIELD',
-      { field: 'after_seq' },
+    await expectGrpcError(drain(stream), status.INVALID_ARGUMENT, 'INVALID_FIELD', { field: 'after_seq' });
+    const subscription = acme.runtime.subscribeEvents(
+      SubscribeEventsRequest.fromPartial({ after: { transactionId: 1n, position: 2n ** 64n - 1n } }),
+      acme.metadata(),
     );
+    await expectGrpcError(drain(subscription), status.INVALID_ARGUMENT, 'INVALID_FIELD', { field: 'after.position' });
     await expectGrpcError(
       append({ jobId, expectedSeq: max + 1n, events: [{ type: 'x', payload: json(1) }] }),
       status.INVALID_ARGUMENT,
@@ -421,14 +410,6 @@ describe('StreamEvents', () => {
       { jobId: newId(), afterSeq: 0n, follow: false, maxBatch: 0 },
       acme.metadata(),
     );
-    await expectGrpcError(
-      (async () => {
-        for await (const _ of messages(missing)) {
-          // drain
-        }
-      })(),
-      status.NOT_FOUND,
-      'NOT_FOUND',
-    );
+    await expectGrpcError(drain(missing), status.NOT_FOUND, 'NOT_FOUND');
   });
 });
