@@ -1,6 +1,6 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { EventRecord, JobErrorRecord, JobRecord, Micros } from '../domain/records.js';
+import type { EventRecord, JobRecord, Micros } from '../domain/records.js';
 import { type EventRow, eventRow, jobEventRecord, jobRow, toJobRecord } from './rows.js';
 import { arrayArguments, sql } from './sql.js';
 import { TOOL_CALL_STATES, type ToolCallRecord, toolCallRow, toToolCallRecord } from './tool-call-rows.js';
@@ -52,41 +52,32 @@ const acquireRow = outcomeJob
   .merge(eventRow.omit({ tenant_id: true, job_id: true }).partial())
   .extend({ ledger: z.unknown().optional() });
 
-// The ledger as AcquireJob's statement returns it (migrations/0012): int8 and times as strings.
+// The ledger as AcquireJob's statement returns it (migrations/0012): the row's fields, with int8
+// values and microsecond times as strings and the digest as hex, so nothing loses precision in JSON.
 const acquiredLedger = z.array(
-  z.object({
-    call_key: z.string(),
-    tool_name: z.string(),
-    args_digest: z.string(),
-    state: z.enum(TOOL_CALL_STATES),
-    result: z.string().nullable(),
-    error: z.custom<JobErrorRecord>().nullable(),
-    attempt: z.number(),
-    fencing_token: z.string(),
-    idempotent: z.boolean(),
-    external_key: z.string(),
-    started_us: z.string(),
-    finished_us: z.string().nullable(),
-  }),
+  toolCallRow
+    .omit({ job_id: true, args_digest: true, fencing_token: true, started_at: true, finished_at: true })
+    .extend({
+      state: z.enum(TOOL_CALL_STATES),
+      args_digest: z.string(),
+      fencing_token: z.string(),
+      started_us: z.string(),
+      finished_us: z.string().nullable(),
+    }),
 );
 
 function toolCallsOf(ledger: unknown, jobId: string): ToolCallRecord[] {
   if (ledger === null || ledger === undefined) return [];
-  return acquiredLedger.parse(ledger).map((call) => ({
-    jobId,
-    callKey: call.call_key,
-    toolName: call.tool_name,
-    argsDigest: Buffer.from(call.args_digest, 'hex'),
-    state: call.state,
-    result: call.result,
-    error: call.error,
-    attempt: call.attempt,
-    fencingToken: BigInt(call.fencing_token),
-    idempotent: call.idempotent,
-    externalKey: call.external_key,
-    startedAt: BigInt(call.started_us),
-    finishedAt: call.finished_us === null ? null : BigInt(call.finished_us),
-  }));
+  return acquiredLedger.parse(ledger).map(({ args_digest, fencing_token, started_us, finished_us, ...call }) =>
+    toToolCallRecord({
+      ...call,
+      job_id: jobId,
+      args_digest: Buffer.from(args_digest, 'hex'),
+      fencing_token: BigInt(fencing_token),
+      started_at: BigInt(started_us),
+      finished_at: finished_us === null ? null : BigInt(finished_us),
+    }),
+  );
 }
 
 /** Leases the best runnable job of the queues with its history, or says when the next one is due. */
