@@ -281,21 +281,24 @@ describe('hash chain', () => {
     expect(events.find((event) => event.type === 'c')?.eventId).toBe(chosen);
   });
 
-  it('builds the same UUIDv7 layout on PostgreSQL before 18 (the migration’s fallback expression)', async () => {
-    const migration = readFileSync(path.join(projectRoot(), 'migrations', '0013_time_ordered_event_ids.sql'), 'utf8');
-    const fallback = /else '(.+)'\n/.exec(migration)?.[1]?.replaceAll("''", "'");
-    if (!fallback) throw new Error('fallback expression not found in migration 0013');
-    const rows = await query<{ id: string; ms: string }>(
-      env.url,
-      `select ${fallback} as id, ms::text from (
+  it.each(['0013_time_ordered_event_ids.sql', '0014_lifecycle_in_one_write.sql'])(
+    'builds the same UUIDv7 layout on PostgreSQL before 18 (the fallback expression of %s)',
+    async (file) => {
+      const migration = readFileSync(path.join(projectRoot(), 'migrations', file), 'utf8');
+      const fallback = /else '(.+)'\n/.exec(migration)?.[1]?.replaceAll("''", "'");
+      if (!fallback) throw new Error(`fallback expression not found in ${file}`);
+      const rows = await query<{ id: string; ms: string }>(
+        env.url,
+        `select ${fallback} as id, ms::text from (
          select substring(int8send(ms) from 3) as v_ms, ms
            from (select (extract(epoch from clock_timestamp()) * 1000)::int8 as ms) t) s`,
-    );
-    const id = rows[0]?.id ?? '';
-    expect(id[14]).toBe('7'); // version
-    expect('89ab').toContain(id[19]); // RFC 9562 variant
-    expect(BigInt(`0x${id.replaceAll('-', '').slice(0, 12)}`)).toBe(BigInt(rows[0]?.ms ?? -1));
-  });
+      );
+      const id = rows[0]?.id ?? '';
+      expect(id[14]).toBe('7'); // version
+      expect('89ab').toContain(id[19]); // RFC 9562 variant
+      expect(BigInt(`0x${id.replaceAll('-', '').slice(0, 12)}`)).toBe(BigInt(rows[0]?.ms ?? -1));
+    },
+  );
 
   it('holds every digest and hash to 32 bytes', async () => {
     const jobId = await newJob();

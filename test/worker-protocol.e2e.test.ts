@@ -509,4 +509,30 @@ describe('lifecycle events', () => {
       expect(row.ok).toBe(true);
     }
   });
+
+  it('link each event to the one before, and leave each job row at its last event', async () => {
+    // Lifecycle steps write the new head in the same update as the state: every job of this file
+    // (created, leased, tool calls, parked, retried, completed, cancelled) must agree with its log.
+    const broken = await query<{ job_id: string; problem: string }>(
+      env.url,
+      `select e.job_id, 'seq ' || e.seq || ' does not follow its predecessor' as problem
+         from aetheris.events e
+         left join aetheris.events p on p.tenant_id = e.tenant_id and p.job_id = e.job_id and p.seq = e.seq - 1
+        where (e.seq = 1 and e.prev_hash <> '\\x${'00'.repeat(32)}'::bytea)
+           or (e.seq > 1 and (p.hash is null or p.hash <> e.prev_hash))
+       union all
+       select j.job_id, 'head ' || j.head_seq || ' is not the last event' as problem
+         from aetheris.jobs j
+         left join lateral (select max(seq) as seq from aetheris.events e
+                             where e.tenant_id = j.tenant_id and e.job_id = j.job_id) last on true
+         left join aetheris.events e on e.tenant_id = j.tenant_id and e.job_id = j.job_id and e.seq = last.seq
+        where j.head_seq is distinct from last.seq or j.head_hash is distinct from e.hash`,
+    );
+    expect(broken).toEqual([]);
+    const jobs = await query<{ n: string }>(
+      env.url,
+      `select count(*)::text as n from aetheris.jobs where head_seq > 3`,
+    );
+    expect(Number(jobs[0]?.n)).toBeGreaterThan(5);
+  });
 });
