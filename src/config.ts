@@ -21,7 +21,13 @@ export const serverConfigSchema = z.object({
     .int()
     .min(1024)
     .default(16 * 1024 * 1024),
-  poolSize: z.coerce.number().int().min(1).max(500).default(16),
+  /** PostgreSQL connections of the server; default {@link defaultPoolSize}. */
+  poolSize: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(() => defaultPoolSize()),
   /** How long shutdown waits for in-flight calls before cancelling them, ms. */
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -31,6 +37,19 @@ export const serverConfigSchema = z.object({
   metricsPort: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
+
+/**
+ * Two connections per core, 4 to 16. PostgreSQL does the most work with about as many busy
+ * backends as cores (more contend for the same hot pages and WAL insertion locks), and a smaller
+ * pool lets group commit form bigger batches (each kind of batched write gets a quarter of it).
+ * Measured on 2 cores, the full gate, pool 4 against 16 in the same hour: AcquireJob-to-complete
+ * jobs/s +4%, single-event appends +27%, GetJob +15%, ListJobs +6%, signal-to-resume p99 39 → 31 ms,
+ * 100-event appends −6%. `AETHERIS_POOL_SIZE` overrides it (for a remote database, size it to that
+ * server's cores).
+ */
+export function defaultPoolSize(cores: number = os.availableParallelism()): number {
+  return Math.min(16, Math.max(4, 2 * cores));
+}
 
 /** Reads configuration from the environment, with explicit overrides (CLI flags) on top. */
 export function loadServerConfig(overrides: Partial<Record<keyof ServerConfig, unknown>> = {}): ServerConfig {

@@ -10,6 +10,7 @@ import { ComplianceServiceService } from '../../gen/ts/aetheris/compliance/v1/co
 import { ForensicsServiceService } from '../../gen/ts/aetheris/forensics/v1/forensics_service.js';
 import { AdminServiceService } from '../../gen/ts/aetheris/runtime/v1/admin_service.js';
 import { SignalServiceService } from '../../gen/ts/aetheris/signal/v1/signal_service.js';
+import { defaultPoolSize } from '../config.js';
 import type { JobRecord } from '../domain/records.js';
 import { adminService } from '../services/admin-service.js';
 import type { ServiceDeps } from '../services/deps.js';
@@ -42,6 +43,7 @@ export interface ServerOptions {
   /** How often expired leases are swept, ms (default 1000). */
   sweepIntervalMs?: number;
   logger: Logger;
+  /** PostgreSQL connections; default {@link defaultPoolSize}. */
   poolSize?: number;
   maxReceiveMessageBytes?: number;
   maxSendMessageBytes?: number;
@@ -75,7 +77,8 @@ export const SERVICE_NAMES = [
 /** Starts the gRPC server on an already migrated database. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { logger } = options;
-  const pool = await createDatabasePool({ connectionString: options.databaseUrl, maximumPoolSize: options.poolSize });
+  const poolSize = options.poolSize ?? defaultPoolSize();
+  const pool = await createDatabasePool({ connectionString: options.databaseUrl, maximumPoolSize: poolSize });
   const notifier = new EventNotifier(options.databaseUrl, logger.child({ component: 'notifier' }));
   await notifier.start();
   const health = new DatabaseHealth(pool, notifier, logger.child({ component: 'health' }));
@@ -90,7 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Queried only when scraped, at most every 15 s, and never while the database is down.
   const stopJobGauge = metrics.observeJobStates(async () => (health.isServing ? countLiveJobs(pool) : []));
   // Group commit (appends and the worker's hot writes): each kind may use a quarter of the pool.
-  const inFlight = Math.max(1, Math.floor((options.poolSize ?? 16) / 4));
+  const inFlight = Math.max(1, Math.floor(poolSize / 4));
   const deps: ServiceDeps = {
     appends: new AppendBatcher(pool, { maxInFlight: inFlight }),
     workerWrites: new WorkerWrites(pool, inFlight),
