@@ -12,7 +12,7 @@ import type {
 import { canonicalize, type JsonValue } from '../domain/canonical-json.js';
 import { AetherisError, Code, invalidField, notFound, Reason } from '../domain/errors.js';
 import { payloadDigest } from '../domain/hash-chain.js';
-import { newId } from '../domain/ids.js';
+import { newTimeOrderedId } from '../domain/ids.js';
 import type { RetryPolicyRecord } from '../domain/records.js';
 import {
   Limits,
@@ -90,7 +90,7 @@ export async function handleCreateJob(
   });
   const outcome = await createJob(deps.pool, {
     tenant: ctx.principal.tenant,
-    jobId: newId(),
+    jobId: newTimeOrderedId(),
     jobType,
     queue,
     input,
@@ -101,7 +101,7 @@ export async function handleCreateJob(
     requestDigest,
     runAt,
     attemptTimeoutUs: BigInt(attemptTimeoutMs) * 1000n,
-    event: { eventId: newId(), payload, digest: payloadDigest(payload) },
+    event: { eventId: newTimeOrderedId(), payload, digest: payloadDigest(payload) },
     actor: actorOf(ctx.principal),
     requiredCapabilities,
     traceParent: ctx.traceParent,
@@ -192,7 +192,7 @@ export async function handleCancelJob(
   const outcome = await cancelJob(deps.pool, {
     tenant: ctx.principal.tenant,
     jobId,
-    event: { eventId: newId(), payload, digest: payloadDigest(payload) },
+    event: { eventId: newTimeOrderedId(), payload, digest: payloadDigest(payload) },
     actor: actorOf(ctx.principal),
   });
   switch (outcome.kind) {
