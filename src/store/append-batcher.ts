@@ -17,6 +17,8 @@ const batchRow = appendRow.extend({ ord: z.number() });
 export interface AppendBatcherOptions {
   /** Batches written concurrently (each holds one pool connection). */
   maxInFlight?: number;
+  /** More batches while a whole batch is queued (see GroupCommitOptions.overflowInFlight). */
+  overflowInFlight?: number;
   /** Appends per batch at most. */
   maxBatch?: number;
   /** Events per batch at most (a batch closes early rather than exceed it). */
@@ -33,6 +35,7 @@ export class AppendBatcher {
       fromRow: toAppendOutcome,
       key: jobKey,
       maxInFlight: options.maxInFlight ?? 4,
+      overflowInFlight: options.overflowInFlight ?? 0,
       maxBatch: options.maxBatch ?? 64,
       weight: (params) => params.events.length,
       maxWeight: options.maxEvents ?? 4_000,

@@ -24,6 +24,13 @@ export interface GroupCommitOptions<P, B, R> {
   key: (params: P) => string;
   /** Batches written concurrently (each holds one pool connection). */
   maxInFlight: number;
+  /**
+   * Batches allowed beyond `maxInFlight`, only while the queued weight reaches half of
+   * `maxWeight`: such a batch is big enough that writing it beside the one in flight (its commit
+   * overlapping the other's WAL flush) beats waiting to make it bigger (100-event appends), while
+   * light requests keep waiting to form one batch (single-event appends).
+   */
+  overflowInFlight?: number;
   /** Requests per batch at most. */
   maxBatch?: number;
   /** Size of a request (events of an append) and the most a batch may carry. */
@@ -51,7 +58,7 @@ export class GroupCommit<P, B, R> {
   }
 
   private drain(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+    while (this.queue.length > 0 && this.mayStartBatch()) {
       const batch = this.take();
       this.inFlight++;
       void this.write(batch).finally(() => {
@@ -61,10 +68,27 @@ export class GroupCommit<P, B, R> {
     }
   }
 
+  private mayStartBatch(): boolean {
+    const { maxInFlight, overflowInFlight = 0 } = this.options;
+    if (this.inFlight < maxInFlight) return true;
+    return this.inFlight < maxInFlight + overflowInFlight && this.queuedWeight() * 2 >= this.maxWeight();
+  }
+
+  private maxWeight(): number {
+    return this.options.maxWeight ?? Number.POSITIVE_INFINITY;
+  }
+
+  private queuedWeight(): number {
+    const weight = this.options.weight ?? (() => 1);
+    let total = 0;
+    for (const pending of this.queue) total += weight(pending.params);
+    return total;
+  }
+
   /** The next batch: at least one request, then up to `maxBatch` and `maxWeight`. */
   private take(): Pending<P, R>[] {
     const maxBatch = this.options.maxBatch ?? 64;
-    const maxWeight = this.options.maxWeight ?? Number.POSITIVE_INFINITY;
+    const maxWeight = this.maxWeight();
     const weight = this.options.weight ?? (() => 1);
     let total = 0;
     let count = 0;
