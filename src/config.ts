@@ -42,8 +42,8 @@ export type ServerConfig = z.infer<typeof serverConfigSchema>;
  * Two connections per core, 4 to 16. PostgreSQL does the most work with about as many busy
  * backends as cores (more contend for the same hot pages and WAL insertion locks), and a smaller
  * pool lets group commit form bigger batches (each kind of batched write gets a quarter of it).
- * Measured on 2 cores, the full gate, pool 4 against 16 in the same hour: AcquireJob-to-complete
- * jobs/s +4%, single-event appends +27%, GetJob +15%, ListJobs +6%, signal-to-resume p99 39 → 31 ms,
+ * Measured on 2 cores, the full gate, pool 4 against 16 in the same hour: job_e2e
+ * +4%, single-event appends +27%, GetJob +15%, ListJobs +6%, signal-to-resume p99 39 → 31 ms,
  * 100-event appends −6%. `AETHERIS_POOL_SIZE` overrides it (for a remote database, size it to that
  * server's cores).
  */

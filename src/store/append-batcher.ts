@@ -17,7 +17,7 @@ const batchRow = appendRow.extend({ ord: z.number() });
 export interface AppendBatcherOptions {
   /** Batches written concurrently (each holds one pool connection). */
   maxInFlight?: number;
-  /** More batches while a whole batch is queued (see GroupCommitOptions.overflowInFlight). */
+  /** Extra batches while half a batch's events or more are queued (GroupCommitOptions.overflowInFlight). */
   overflowInFlight?: number;
   /** Appends per batch at most. */
   maxBatch?: number;
