@@ -33,6 +33,7 @@ const TENANT = 'acme';
 const JOBS = 8;
 const APPENDERS = 24;
 const APPEND_FOR_MS = 1500;
+const MAX_KILL_ROUNDS = 5;
 // More appenders than the server's pool (16 connections): some calls wait for a connection at
 // the kill, so both outcomes of an unacknowledged append (committed / not) are exercised.
 
@@ -152,49 +153,67 @@ describe('server kill -9 in the middle of appends', () => {
 
     const acked: Acked[] = [];
     const unacked: { request: AppendEventsRequest; error: string }[] = [];
-    const failuresBeforeKill: string[] = [];
-    let killed = false;
-    let inFlight = 0;
-    let started = 0;
-    const appender = async (loop: number): Promise<void> => {
-      for (let i = 0; !killed; i++) {
-        const jobId = jobIds[Math.floor(Math.random() * JOBS)] ?? '';
-        const request = appendRequest(jobId, 1 + Math.floor(Math.random() * 5), `loop-${loop}-${i}`);
-        inFlight++;
-        started++;
-        try {
-          const response = await append(a, request);
-          acked.push({
-            request,
-            firstSeq: response.firstSeq,
-            lastSeq: response.lastSeq,
-            duplicate: response.duplicate,
-          });
-        } catch (error) {
-          if (!killed) failuresBeforeKill.push(describeError(error));
-          unacked.push({ request, error: describeError(error) });
-        } finally {
-          inFlight--;
-        }
+    // With group commit, all appenders' calls can be answered by one batch just before SIGKILL
+    // lands, leaving nothing cut mid-flight (seen about once in six runs with a 4-connection
+    // pool). Such a round proves less, so the drill kills again until a round cuts calls off;
+    // every round's acknowledged events are checked below.
+    let server = first;
+    let clients = a;
+    let rounds = 0;
+    let inFlightAtLastKill = 0;
+    for (let round = 1; unacked.length === 0; round++) {
+      rounds = round;
+      expect(round).toBeLessThanOrEqual(MAX_KILL_ROUNDS);
+      if (round > 1) {
+        server = await spawnServer(database.url, dataDir);
+        clients = clientsFor(server.address);
       }
-    };
-    const loops = Array.from({ length: APPENDERS }, (_, loop) => appender(loop));
-    await new Promise((resolve) => setTimeout(resolve, APPEND_FOR_MS));
-    const inFlightAtKill = inFlight;
-    const ackedBeforeKill = acked.length;
-    killed = true;
-    await killHard(first);
-    expect(first.child.signalCode).toBe('SIGKILL');
-    await withTimeout(Promise.all(loops), 10_000, 'appenders to observe the kill');
+      const roundClients = clients;
+      const failuresBeforeKill: string[] = [];
+      const ackedBefore = acked.length;
+      let killed = false;
+      let inFlight = 0;
+      let started = 0;
+      const appender = async (loop: number): Promise<void> => {
+        for (let i = 0; !killed; i++) {
+          const jobId = jobIds[Math.floor(Math.random() * JOBS)] ?? '';
+          const request = appendRequest(jobId, 1 + Math.floor(Math.random() * 5), `r${round}-loop-${loop}-${i}`);
+          inFlight++;
+          started++;
+          try {
+            const response = await append(roundClients, request);
+            acked.push({
+              request,
+              firstSeq: response.firstSeq,
+              lastSeq: response.lastSeq,
+              duplicate: response.duplicate,
+            });
+          } catch (error) {
+            if (!killed) failuresBeforeKill.push(describeError(error));
+            unacked.push({ request, error: describeError(error) });
+          } finally {
+            inFlight--;
+          }
+        }
+      };
+      const loops = Array.from({ length: APPENDERS }, (_, loop) => appender(loop));
+      await new Promise((resolve) => setTimeout(resolve, APPEND_FOR_MS));
+      const inFlightAtKill = inFlight;
+      inFlightAtLastKill = inFlightAtKill;
+      const ackedBeforeKill = acked.length - ackedBefore;
+      killed = true;
+      await killHard(server);
+      expect(server.child.signalCode).toBe('SIGKILL');
+      await withTimeout(Promise.all(loops), 10_000, 'appenders to observe the kill');
 
-    expect(failuresBeforeKill).toEqual([]);
-    expect(ackedBeforeKill).toBeGreaterThan(50);
-    expect(inFlightAtKill).toBeGreaterThan(0);
-    // Every call ended: acknowledged, or failed by the kill (a response already on the wire may
-    // still arrive after SIGKILL, so at most the calls in flight at the kill are unacknowledged).
-    expect(acked.length + unacked.length).toBe(started);
-    expect(unacked.length).toBeGreaterThan(0);
-    expect(unacked.length).toBeLessThanOrEqual(inFlightAtKill);
+      expect(failuresBeforeKill).toEqual([]);
+      expect(ackedBeforeKill).toBeGreaterThan(50);
+      expect(inFlightAtKill).toBeGreaterThan(0);
+      // Every call ended: acknowledged, or failed by the kill (a response already on the wire may
+      // still arrive after SIGKILL, so at most the calls in flight at the kill are unacknowledged).
+      expect(acked.length - ackedBefore + unacked.length).toBe(started);
+      expect(unacked.length).toBeLessThanOrEqual(inFlightAtKill);
+    }
     expect(acked.every((ack) => !ack.duplicate)).toBe(true);
     const killErrors = new Set(unacked.map((entry) => entry.error));
     for (const error of killErrors) expect(error).toMatch(/^(UNAVAILABLE|INTERNAL|CANCELLED)\//);
@@ -278,7 +297,7 @@ describe('server kill -9 in the middle of appends', () => {
 
     console.info(
       `[server-kill] acked appends ${acked.length} (${acked.reduce((n, x) => n + x.request.events.length, 0)} events) ` +
-        `before SIGKILL; in flight at kill ${inFlightAtKill}, of which unacknowledged ${unacked.length} (errors: ${[...killErrors].join(', ')}); ` +
+        `before SIGKILL (${rounds} kill round(s)); in flight at the last kill ${inFlightAtLastKill}, of which unacknowledged ${unacked.length} (errors: ${[...killErrors].join(', ')}); ` +
         `of those committed before the kill ${committedAtKill.size} (retried → duplicate: true), ` +
         `not committed ${newlyAppended.length} (retried → appended); total events ${after.globalOrder.length}`,
     );
