@@ -17,9 +17,16 @@ import { type AetherisClients, unary } from '../src/client/connect.js';
 import { toRpcError } from '../src/client/errors.js';
 import { verifyEventChain } from '../src/client/verify-chain.js';
 import { payloadDigest } from '../src/domain/hash-chain.js';
+import { newTimeOrderedId } from '../src/domain/ids.js';
 import { AppendBatcher } from '../src/store/append-batcher.js';
 import type { AppendParams } from '../src/store/events.js';
-import { getJobs } from '../src/store/jobs.js';
+import {
+  type CreateJobParams,
+  createJob as createJobRow,
+  createJobs,
+  getJobs,
+  toCreateJobOutcome,
+} from '../src/store/jobs.js';
 import { createDatabasePool } from '../src/store/pool.js';
 import { WorkerWrites } from '../src/store/worker-writes.js';
 import { query, startTestEnv, type TestEnv } from './helpers/harness.js';
@@ -242,5 +249,76 @@ describe('GetJob batched', () => {
     ]);
     expect(jobs.map((job) => job?.id ?? null)).toEqual([jobId, null, null, jobId]);
     expect(jobs[0]?.tenant).toBe('acme');
+  });
+});
+
+describe('CreateJob batched', () => {
+  const request = (n: number, extra: Partial<CreateJobParams> = {}): CreateJobParams => {
+    const payload = JSON.stringify({ n });
+    return {
+      tenant: 'acme',
+      jobId: newTimeOrderedId(),
+      jobType: 'batched-create',
+      queue: 'gc-create',
+      input: payload,
+      priority: n,
+      retryPolicy: { maxAttempts: 3, initialBackoffMs: 100, backoffCoefficient: 2, maxBackoffMs: 1000 },
+      labels: {},
+      idempotencyKey: null,
+      requestDigest: payloadDigest(payload),
+      runAt: null,
+      attemptTimeoutUs: 0n,
+      event: { eventId: newTimeOrderedId(), payload, digest: payloadDigest(payload) },
+      actor: 'key:test',
+      requiredCapabilities: [],
+      traceParent: null,
+      ...extra,
+    };
+  };
+
+  it('creates each job of one statement as CreateJob alone would, idempotency keys included', async () => {
+    const key = `k-${randomUUID()}`;
+    const runAt = 1_900_000_000_123_456n;
+    const first = request(1, { idempotencyKey: key });
+    const all = [
+      first,
+      { ...request(1, { idempotencyKey: key }), requestDigest: first.requestDigest }, // the same request again
+      request(2, { idempotencyKey: key }), // another request under the same key
+      request(3, {
+        runAt,
+        labels: { team: 'payments' },
+        requiredCapabilities: ['gpu', 'eu'],
+        attemptTimeoutUs: 5_000_000n,
+        traceParent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      }),
+    ];
+    const before = await transactions();
+    const outcomes = (await createJobs(pool, all)).map(toCreateJobOutcome);
+    expect(outcomes.map((o) => o.kind)).toEqual(['created', 'existing', 'idempotency_conflict', 'created']);
+    expect(outcomes[1]?.job.id).toBe(first.jobId);
+    expect(outcomes[2]?.job.id).toBe(first.jobId);
+    expect((await transactions()) - before).toBe(1); // both created events in one transaction
+
+    // The fourth job, field by field, against the same request created alone.
+    const alone = await createJobRow(pool, {
+      ...all[3],
+      jobId: newTimeOrderedId(),
+      event: request(3).event,
+    } as CreateJobParams);
+    const batched = outcomes[3]?.job;
+    expect(batched?.nextRunAt).toBe(runAt);
+    expect(batched?.requiredCapabilities).toEqual(['gpu', 'eu']);
+    const comparable = (job: typeof batched) => ({
+      ...job,
+      id: undefined,
+      headHash: undefined,
+      createdAt: undefined,
+      updatedAt: undefined,
+    });
+    expect(comparable(batched)).toEqual(comparable(alone.job));
+
+    const events = await readEvents(admin, outcomes[3]?.job.id ?? '');
+    expect(events.map((e) => e.type)).toEqual(['aetheris.job.created']);
+    expect(verifyEventChain('acme', events)).toEqual([]);
   });
 });

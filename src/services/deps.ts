@@ -4,6 +4,7 @@ import type { HandlerDeps } from '../server/handlers.js';
 import type { AppendBatcher } from '../store/append-batcher.js';
 import { type EventNotifier, eventsTopic, queueTopic } from '../store/event-notifier.js';
 import type { GroupCommit, JobKey } from '../store/group-commit.js';
+import type { CreateJobBatchRow, CreateJobOutcome, CreateJobParams } from '../store/jobs.js';
 import type { WorkerWrites } from '../store/worker-writes.js';
 
 /** What the service modules need: the pool, the notifier and the handler plumbing. */
@@ -13,6 +14,8 @@ export interface ServiceDeps extends HandlerDeps {
   appends: AppendBatcher;
   /** BeginToolCall, CompleteToolCall and CompleteJob go through group commit too. */
   workerWrites: WorkerWrites;
+  /** CreateJob through group commit (concurrent creates share one statement and commit). */
+  jobCreates: GroupCommit<CreateJobParams, CreateJobBatchRow, CreateJobOutcome>;
   /** GetJob, batched like the writes (concurrent reads share one query). */
   jobReads: GroupCommit<JobKey, JobRecord | null, JobRecord | null>;
   notifier: EventNotifier;

@@ -25,7 +25,7 @@ import {
   requireUuid,
 } from '../domain/validation.js';
 import type { CallContext } from '../server/handlers.js';
-import { cancelJob, createJob, listJobs } from '../store/jobs.js';
+import { cancelJob, listJobs } from '../store/jobs.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
 import { jobStateFromProto, jobToProto, msFromDuration, PROTO_JOB_STATES, usFromTimestamp } from './mappers.js';
 import { decodeJobPageToken, encodeJobPageToken } from './page-token.js';
@@ -88,7 +88,7 @@ export async function handleCreateJob(
     run_at_us: runAt === null ? null : runAt.toString(),
     required_capabilities: requiredCapabilities,
   });
-  const outcome = await createJob(deps.pool, {
+  const outcome = await deps.jobCreates.run({
     tenant: ctx.principal.tenant,
     jobId: newTimeOrderedId(),
     jobType,

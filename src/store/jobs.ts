@@ -45,8 +45,48 @@ export async function createJob(db: CommonQueryMethods, params: CreateJobParams)
       ${params.attemptTimeoutUs}, ${params.event.eventId}::uuid, ${params.event.payload},
       ${sql.binary(params.event.digest)}, ${params.actor}, ${sql.array(params.requiredCapabilities, 'text')},
       ${params.traceParent}) c`);
-  const kind = row.outcome as CreateJobOutcome['kind'];
-  return { kind, job: toJobRecord(row) };
+  return toCreateJobOutcome(row);
+}
+
+const createBatchRow = outcomeJobRow.extend({ ord: z.number() });
+export type CreateJobBatchRow = z.infer<typeof createBatchRow>;
+
+/**
+ * Creates many jobs in one statement and one transaction (group commit), one row per request in
+ * request order; each row becomes its outcome through {@link toCreateJobOutcome}.
+ */
+export function createJobs(
+  db: CommonQueryMethods,
+  all: readonly CreateJobParams[],
+): Promise<readonly CreateJobBatchRow[]> {
+  return db.any(sql.type(createBatchRow)`
+    select c.ord, c.outcome, (c.job).* from aetheris.create_job_batch(
+      ${arrayArguments(all, [
+        [(p) => p.tenant, 'text'],
+        [(p) => p.jobId, 'uuid'],
+        [(p) => p.jobType, 'text'],
+        [(p) => p.queue, 'text'],
+        [(p) => p.input, 'text'],
+        [(p) => p.priority, 'int4'],
+        [(p) => p.retryPolicy.maxAttempts, 'int4'],
+        [(p) => JSON.stringify({ ...p.retryPolicy }), 'text'],
+        [(p) => JSON.stringify(p.labels), 'text'],
+        [(p) => p.idempotencyKey, 'text'],
+        [(p) => p.requestDigest, 'bytea'],
+        [(p) => p.runAt, 'int8'],
+        [(p) => p.attemptTimeoutUs, 'int8'],
+        [(p) => p.event.eventId, 'uuid'],
+        [(p) => p.event.payload, 'text'],
+        [(p) => p.event.digest, 'bytea'],
+        [(p) => p.actor, 'text'],
+        [(p) => JSON.stringify(p.requiredCapabilities), 'text'],
+        [(p) => p.traceParent, 'text'],
+      ])}) c order by c.ord`);
+}
+
+/** A created (or found) job row as CreateJob's outcome. */
+export function toCreateJobOutcome(row: z.infer<typeof outcomeJobRow>): CreateJobOutcome {
+  return { kind: row.outcome as CreateJobOutcome['kind'], job: toJobRecord(row) };
 }
 
 /** One job of the tenant, or null. */
