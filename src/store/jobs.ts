@@ -69,7 +69,7 @@ export function createJobs(
         [(p) => p.input, 'text'],
         [(p) => p.priority, 'int4'],
         [(p) => p.retryPolicy.maxAttempts, 'int4'],
-        [(p) => JSON.stringify({ ...p.retryPolicy }), 'text'],
+        [(p) => JSON.stringify(p.retryPolicy), 'text'],
         [(p) => JSON.stringify(p.labels), 'text'],
         [(p) => p.idempotencyKey, 'text'],
         [(p) => p.requestDigest, 'bytea'],
