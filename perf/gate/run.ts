@@ -89,6 +89,7 @@ async function main(): Promise<number> {
       // Where PostgreSQL's time goes, per scenario, in the report (the issue's profiling step).
       shared_preload_libraries: 'pg_stat_statements',
       'pg_stat_statements.track': nestedStatements ? 'all' : 'top',
+      'pg_stat_statements.track_planning': nestedStatements ? 'on' : 'off',
     },
   });
   onTeardown('PostgreSQL', async () => {
@@ -374,14 +375,19 @@ async function main(): Promise<number> {
   return report.pass ? 0 : 1;
 }
 
-/** The statements with the most execution time since the last reset (top 6, text shortened). */
+/**
+ * The statements with the most time since the last reset (top 6, text shortened). With
+ * `--nested-statements`: the top 30, statements inside functions too, planning time included.
+ */
 async function topStatements(db: pg.Client): Promise<StatementStats[]> {
   const rows = await db.query<{ query: string; calls: string; total_ms: number; mean_ms: number }>(
-    `select regexp_replace(query, '\\s+', ' ', 'g') as query, calls::text, total_exec_time as total_ms,
-            mean_exec_time as mean_ms
+    `select regexp_replace(query, '\\s+', ' ', 'g') as query, calls::text,
+            total_exec_time + total_plan_time as total_ms,
+            (total_exec_time + total_plan_time) / greatest(calls, 1) as mean_ms
        from pg_stat_statements
       where query not ilike '%pg_stat_statements%'
-      order by total_exec_time desc limit 6`,
+      order by total_exec_time + total_plan_time desc limit $1`,
+    [nestedStatements ? 30 : 6],
   );
   return rows.rows.map((row) => ({
     query: row.query.length > 140 ? `${row.query.slice(0, 137)}...` : row.query,

@@ -1,4 +1,5 @@
 import { createPool, type DatabasePool } from 'slonik';
+import { createPreparingDriverFactory, DEFAULT_PREPARED_STATEMENTS } from './prepared-statements.js';
 
 /** Options of {@link createDatabasePool}. */
 export interface PoolOptions {
@@ -9,6 +10,8 @@ export interface PoolOptions {
   connectionTimeoutMs?: number;
   /** Server-side statement timeout (ms); default 30000. */
   statementTimeoutMs?: number;
+  /** Statements each connection keeps prepared (see prepared-statements.ts); 0 prepares none. */
+  preparedStatements?: number;
 }
 
 /**
@@ -18,6 +21,7 @@ export interface PoolOptions {
  */
 export async function createDatabasePool(options: PoolOptions): Promise<DatabasePool> {
   return createPool(withSessionOptions(options.connectionString), {
+    driverFactory: createPreparingDriverFactory(options.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS),
     maximumPoolSize: options.maximumPoolSize ?? 16,
     connectionTimeout: options.connectionTimeoutMs ?? 2000,
     statementTimeout: options.statementTimeoutMs ?? 30_000,
