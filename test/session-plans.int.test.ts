@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { sql } from 'slonik';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -71,4 +72,57 @@ describe('pooled sessions keep index plans made on a small table', () => {
       await own.end();
     }
   });
+});
+
+// AcquireJob's one-queue scan is planned once per session (migrations/0016), and that plan must be
+// the ordered walk of the runnable index even when it was made while `jobs` was nearly empty.
+it("plans AcquireJob's queue scan once per session, as the ordered index walk, made on a tiny table", async () => {
+  const own = await createTestDatabase();
+  const jobs = (queue: string, state: string, count: number) =>
+    query(
+      own.url,
+      `insert into aetheris.jobs (tenant_id, job_id, job_type, queue, state, input, max_attempts,
+                                    next_run_at, head_hash, retry_policy)
+         select 'plans', gen_random_uuid(), 'bench', $1, $2, '{}', 1, now(), sha256(''), '{}'
+           from generate_series(1, $3::int)`,
+      [queue, state, count],
+    );
+  // Statistics taken while the tenant's runnable jobs were those of one other queue.
+  await jobs('elsewhere', 'pending', 64);
+  await query(own.url, 'vacuum analyze aetheris.jobs');
+  await jobs('acq', 'pending', 3);
+  // A session as the server's (sequential scans disabled), explaining its nested plans on demand.
+  const session = new pg.Client({ connectionString: own.url, options: '-c enable_seqscan=off' });
+  const plans: string[] = [];
+  session.on('notice', (notice) => plans.push(notice.message ?? ''));
+  await session.connect();
+  try {
+    await session.query(`load 'auto_explain'`);
+    await session.query(`set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice`);
+    const acquire = async () => {
+      await session.query('begin');
+      const { rows } = await session.query<{ outcome: string }>(
+        `select outcome from aetheris.acquire_job('plans', 'w', array['acq'], '{bench}', '{}', 30000, 'test')`,
+      );
+      await session.query('rollback');
+      return rows[0]?.outcome;
+    };
+    // More than five calls, while the table is a page: a plan cache would settle by now.
+    for (let i = 0; i < 8; i++) expect(await acquire()).toBe('acquired');
+    await jobs('other', 'completed', 20_000);
+    await jobs('acq', 'pending', 50);
+
+    await session.query('set auto_explain.log_min_duration = 0');
+    expect(await acquire()).toBe('acquired');
+    const scan = plans.find((plan) => plan.includes('from aetheris.jobs j') && plan.includes('skip locked'));
+    expect(scan).toBeDefined();
+    // The walk of the runnable index that stops at the first job it locks: no sort, no other
+    // index, and generic (its keys are parameters, so it was not planned again for this call).
+    expect(scan).toMatch(/Index Scan using jobs_runnable_in_order on jobs j/);
+    expect(scan).toMatch(/Index Cond: \(\(tenant_id = \$\d+\) AND \(queue = \$\d+\)\)/);
+    expect(scan).not.toMatch(/Sort|Bitmap|Seq Scan/);
+  } finally {
+    await session.end();
+    await own.drop();
+  }
 });
