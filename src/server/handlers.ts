@@ -1,35 +1,17 @@
-import {
-  type handleServerStreamingCall,
-  type handleUnaryCall,
-  type Metadata,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  status,
-} from '@grpc/grpc-js';
+import { type handleServerStreamingCall, type handleUnaryCall, type Metadata, status } from '@grpc/grpc-js';
 import { context } from '@opentelemetry/api';
 import { type Permission, type Principal, roleAllows } from '../domain/api-key.js';
 import { AetherisError, Code, Reason } from '../domain/errors.js';
 import { finishRpc, type RpcSpan, type ServerTelemetry, startRpcSpan } from '../telemetry/rpc-span.js';
 import { traceparentOf, validTraceparent } from '../telemetry/trace-context.js';
 import type { Authenticator } from './auth.js';
+import { type AnyCall, type CallContext, CallScope, cancelled } from './call-scope.js';
 import type { DatabaseHealth } from './database-health.js';
 import { toAetherisError, toServiceError } from './grpc-error.js';
-import type { Logger } from './logger.js';
 
-/** What every handler gets besides its request. */
-export interface CallContext {
-  readonly principal: Principal;
-  /** Aborts when the caller cancels, the deadline passes, the database goes away or the server stops. */
-  readonly signal: AbortSignal;
-  readonly log: Logger;
-  /** Epoch ms, or Infinity without a deadline. */
-  readonly deadline: number;
-  /**
-   * The W3C `traceparent` this call hands on (CreateJob stores it with the job, for the worker):
-   * the call's server span when tracing, else the caller's own header, else null.
-   */
-  readonly traceParent: string | null;
-}
+export type { CallContext } from './call-scope.js';
+
+import type { Logger } from './logger.js';
 
 /** Shared plumbing of the handler wrappers. */
 export interface HandlerDeps {
@@ -49,8 +31,6 @@ export interface ServerStats {
   messagesStreamed: number;
 }
 
-type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
-
 /**
  * Wraps a unary handler: open the call's server span (when tracing), fail fast when the database
  * is down, authenticate, authorise, run, map every failure to a status with `ErrorInfo`, log
@@ -64,23 +44,24 @@ export function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = performance.now();
-    const { ctx, dispose, rpcSpan } = openContext(deps, method, call as AnyCall);
+    const { scope, rpcSpan } = openScope(deps, method, call as AnyCall);
     const run = (): void => {
       prepare(deps, call.metadata, permission)
         .then((principal) => {
           rpcSpan?.span.setAttribute('aetheris.tenant', principal.tenant);
-          return fn(call.request, { ...ctx, principal });
+          scope.principal = principal;
+          return fn(call.request, scope);
         })
         .then(
           (response) => {
-            dispose();
-            ctx.log.debug({ ms: elapsed(started) }, 'ok');
+            scope.dispose();
+            if (scope.logs('debug')) scope.log.debug({ ms: elapsed(started) }, 'ok');
             finishRpc(deps.telemetry, method, started, rpcSpan, status.OK, response);
             callback(null, response);
           },
           (error: unknown) => {
-            dispose();
-            const mapped = fail(deps, ctx.log, error, started);
+            scope.dispose();
+            const mapped = fail(deps, scope.log, error, started);
             finishRpc(deps.telemetry, method, started, rpcSpan, mapped.code, undefined, mapped);
             callback(toServiceError(mapped) as Parameters<typeof callback>[0]);
           },
@@ -107,14 +88,14 @@ export function serverStream<Req, Res>(
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
     const started = performance.now();
-    const { ctx, dispose, rpcSpan } = openContext(deps, method, call as AnyCall);
+    const { scope, rpcSpan } = openScope(deps, method, call as AnyCall);
     // At most one message waits in the transport while the next is being prepared: each write
     // is acknowledged only once HTTP/2 flow control has let it out, so a reader that stops
     // reading stops the handler (and its database reads) instead of growing a buffer.
     let inFlight: Promise<void> = Promise.resolve();
     const send: Send<Res> = async (message) => {
-      await settledOrAborted(inFlight, ctx.signal);
-      throwIfAborted(ctx.signal);
+      await settledOrAborted(inFlight, scope.signal);
+      throwIfAborted(scope.signal);
       inFlight = new Promise((resolve, reject) => {
         call.write(message, (error?: Error | null) => (error ? reject(error) : resolve()));
       });
@@ -125,22 +106,23 @@ export function serverStream<Req, Res>(
       prepare(deps, call.metadata, permission)
         .then((principal) => {
           rpcSpan?.span.setAttribute('aetheris.tenant', principal.tenant);
-          return fn(call.request, { ...ctx, principal }, send);
+          scope.principal = principal;
+          return fn(call.request, scope, send);
         })
         .then(
           () => {
-            dispose();
-            ctx.log.debug({ ms: elapsed(started) }, 'stream ended');
+            scope.dispose();
+            if (scope.logs('debug')) scope.log.debug({ ms: elapsed(started) }, 'stream ended');
             finishRpc(deps.telemetry, method, started, rpcSpan, status.OK);
             call.end();
           },
           (error: unknown) => {
-            dispose();
+            scope.dispose();
             if (call.cancelled) {
               finishRpc(deps.telemetry, method, started, rpcSpan, status.CANCELLED);
               return;
             }
-            const mapped = fail(deps, ctx.log, error, started);
+            const mapped = fail(deps, scope.log, error, started);
             finishRpc(deps.telemetry, method, started, rpcSpan, mapped.code, undefined, mapped);
             // grpc-js turns an 'error' event into the call's status (destroy() would skip it).
             call.emit('error', Object.assign(new Error(), toServiceError(mapped)));
@@ -180,50 +162,16 @@ async function prepare(deps: HandlerDeps, metadata: Metadata, permission: Permis
   return principal;
 }
 
-function openContext(
+function openScope(
   deps: HandlerDeps,
   method: string,
   call: AnyCall,
-): { ctx: Omit<CallContext, 'principal'>; dispose: () => void; rpcSpan: RpcSpan | undefined } {
+): { scope: CallScope; rpcSpan: RpcSpan | undefined } {
   const { tracer } = deps.telemetry;
   const rpcSpan = tracer ? startRpcSpan(tracer, method, call.metadata, call.request) : undefined;
   const traceParent = rpcSpan ? traceparentOf(rpcSpan.context) : validTraceparent(call.metadata);
-  const controller = new AbortController();
-  const deadlineValue = call.getDeadline();
-  const deadline = deadlineValue instanceof Date ? deadlineValue.getTime() : deadlineValue;
-  const onCancelled = (): void => controller.abort(cancelled('the call was cancelled'));
-  const onShutdown = (): void =>
-    controller.abort(
-      new AetherisError({
-        code: Code.UNAVAILABLE,
-        reason: Reason.SHUTTING_DOWN,
-        message: 'the server is shutting down',
-      }),
-    );
-  call.on('cancelled', onCancelled);
-  deps.shutdown.addEventListener('abort', onShutdown, { once: true });
-  const stopHealth = deps.health.onChange((serving) => {
-    if (!serving) {
-      controller.abort(
-        new AetherisError({
-          code: Code.UNAVAILABLE,
-          reason: Reason.DATABASE_UNAVAILABLE,
-          message: 'the database became unavailable',
-        }),
-      );
-    }
-  });
   const traceId = rpcSpan?.span.spanContext().traceId;
-  const log = deps.logger.child(traceId ? { method, peer: call.getPeer(), traceId } : { method, peer: call.getPeer() });
-  return {
-    rpcSpan,
-    ctx: { signal: controller.signal, log, deadline, traceParent },
-    dispose: () => {
-      call.off('cancelled', onCancelled);
-      deps.shutdown.removeEventListener('abort', onShutdown);
-      stopHealth();
-    },
-  };
+  return { scope: new CallScope(deps, method, call, traceParent, traceId), rpcSpan };
 }
 
 function fail(deps: HandlerDeps, log: Logger, error: unknown, started: number): AetherisError {
@@ -249,10 +197,6 @@ function settledOrAborted(promise: Promise<void>, signal: AbortSignal): Promise<
 
 function abortReason(signal: AbortSignal): AetherisError {
   return signal.reason instanceof AetherisError ? signal.reason : cancelled('the call was cancelled');
-}
-
-function cancelled(message: string): AetherisError {
-  return new AetherisError({ code: Code.CANCELLED, reason: Reason.CANCELLED, message });
 }
 
 function elapsed(started: number): number {
