@@ -96,12 +96,14 @@ export async function getJob(db: CommonQueryMethods, tenant: string, jobId: stri
   return row ? toJobRecord(row) : null;
 }
 
+const orderedJobRow = jobRow.partial().extend({ ord: z.number() });
+
 /** Many jobs in one query, in request order (null where a job does not exist in that tenant). */
 export async function getJobs(
   db: CommonQueryMethods,
   keys: readonly { tenant: string; jobId: string }[],
 ): Promise<(JobRecord | null)[]> {
-  const rows = await db.any(sql.type(jobRow.partial().extend({ ord: z.number() }))`
+  const rows = await db.any(sql.type(orderedJobRow)`
     select x.ord::int4 as ord, ${jobColumns}
       from unnest(${arrayArguments(keys, [
         [(k) => k.tenant, 'text'],
