@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_PREPARED_STATEMENTS } from './store/prepared-statements.js';
 
 /** Validated configuration of `aetheris serve`. */
 export const serverConfigSchema = z.object({
@@ -28,6 +29,11 @@ export const serverConfigSchema = z.object({
     .min(1)
     .max(500)
     .default(() => defaultPoolSize()),
+  /**
+   * Statements each PostgreSQL connection keeps prepared; 0 prepares none (for a pooler in
+   * transaction mode that does not track prepared statements, e.g. PgBouncer before 1.21).
+   */
+  preparedStatements: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_PREPARED_STATEMENTS),
   /** How long shutdown waits for in-flight calls before cancelling them, ms. */
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -62,6 +68,7 @@ export function loadServerConfig(overrides: Partial<Record<keyof ServerConfig, u
     maxReceiveMessageBytes: env.AETHERIS_MAX_RECEIVE_MESSAGE_BYTES,
     maxSendMessageBytes: env.AETHERIS_MAX_SEND_MESSAGE_BYTES,
     poolSize: env.AETHERIS_POOL_SIZE,
+    preparedStatements: env.AETHERIS_PREPARED_STATEMENTS,
     shutdownGraceMs: env.AETHERIS_SHUTDOWN_GRACE_MS,
     logLevel: env.AETHERIS_LOG_LEVEL,
     metricsHost: env.AETHERIS_METRICS_HOST,

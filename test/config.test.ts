@@ -20,4 +20,19 @@ describe('server configuration', () => {
       else process.env.AETHERIS_POOL_SIZE = saved;
     }
   });
+
+  it('prepares 256 statements per connection unless AETHERIS_PREPARED_STATEMENTS says otherwise (0: none)', () => {
+    const saved = process.env.AETHERIS_PREPARED_STATEMENTS;
+    try {
+      delete process.env.AETHERIS_PREPARED_STATEMENTS;
+      expect(loadServerConfig().preparedStatements).toBe(256);
+      process.env.AETHERIS_PREPARED_STATEMENTS = '0';
+      expect(loadServerConfig().preparedStatements).toBe(0);
+      process.env.AETHERIS_PREPARED_STATEMENTS = '-1';
+      expect(() => loadServerConfig()).toThrow(/invalid configuration: preparedStatements/);
+    } finally {
+      if (saved === undefined) delete process.env.AETHERIS_PREPARED_STATEMENTS;
+      else process.env.AETHERIS_PREPARED_STATEMENTS = saved;
+    }
+  });
 });

@@ -54,6 +54,19 @@ describe('pooled connections prepare their statements', () => {
     }
   });
 
+  it('prepares nothing when told 0 (a pooler that does not track prepared statements)', async () => {
+    const pool = await createDatabasePool({ connectionString: db.url, maximumPoolSize: 1, preparedStatements: 0 });
+    try {
+      await pool.connect(async (connection) => {
+        await connection.query(sql.unsafe`select 1 -- prepared_probe none`);
+        await connection.query(sql.unsafe`select 1 -- prepared_probe none`);
+        expect(await connection.any(prepared)).toEqual([]);
+      });
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('answers a statement whose table changed shape under it, outside a transaction', async () => {
     await query(db.url, 'create table shape_probe (a int); insert into shape_probe values (1)');
     const pool = await createDatabasePool({ connectionString: db.url, maximumPoolSize: 1 });

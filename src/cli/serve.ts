@@ -42,6 +42,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     port: config.port,
     logger,
     poolSize: config.poolSize,
+    preparedStatements: config.preparedStatements,
     maxReceiveMessageBytes: config.maxReceiveMessageBytes,
     maxSendMessageBytes: config.maxSendMessageBytes,
     shutdownGraceMs: config.shutdownGraceMs,

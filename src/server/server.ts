@@ -54,6 +54,8 @@ export interface ServerOptions {
   logger: Logger;
   /** PostgreSQL connections; default {@link defaultPoolSize}. */
   poolSize?: number;
+  /** Statements each connection keeps prepared (default 256; 0 prepares none). */
+  preparedStatements?: number;
   maxReceiveMessageBytes?: number;
   maxSendMessageBytes?: number;
   shutdownGraceMs?: number;
@@ -87,7 +89,11 @@ export const SERVICE_NAMES = [
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { logger } = options;
   const poolSize = options.poolSize ?? defaultPoolSize();
-  const pool = await createDatabasePool({ connectionString: options.databaseUrl, maximumPoolSize: poolSize });
+  const pool = await createDatabasePool({
+    connectionString: options.databaseUrl,
+    maximumPoolSize: poolSize,
+    preparedStatements: options.preparedStatements,
+  });
   const notifier = new EventNotifier(options.databaseUrl, logger.child({ component: 'notifier' }));
   await notifier.start();
   const health = new DatabaseHealth(pool, notifier, logger.child({ component: 'health' }));
