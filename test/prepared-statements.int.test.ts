@@ -1,4 +1,4 @@
-import { sql } from 'slonik';
+import { type DatabasePool, sql } from 'slonik';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createDatabasePool } from '../src/store/pool.js';
@@ -15,13 +15,22 @@ describe('pooled connections prepare their statements', () => {
     await db.drop();
   });
 
+  /** Runs `fn` with a one-connection pool preparing at most `preparedStatements` (default: ours). */
+  async function withPool<T>(preparedStatements: number | undefined, fn: (pool: DatabasePool) => Promise<T>) {
+    const pool = await createDatabasePool({ connectionString: db.url, maximumPoolSize: 1, preparedStatements });
+    try {
+      return await fn(pool);
+    } finally {
+      await pool.end();
+    }
+  }
+
   const prepared = sql.type(z.object({ statement: z.string() }))`
     select statement from pg_prepared_statements where statement like '%prepared_probe%' order by prepare_time`;
 
   it('parses a statement once per connection and runs it again by name', async () => {
-    const pool = await createDatabasePool({ connectionString: db.url, maximumPoolSize: 1 });
-    try {
-      await pool.connect(async (connection) => {
+    await withPool(undefined, (pool) =>
+      pool.connect(async (connection) => {
         for (const n of [1, 2, 3]) {
           const row = await connection.one(sql.type(z.object({ n: z.number() }))`
             select ${n}::int4 as n -- prepared_probe`);
@@ -30,16 +39,13 @@ describe('pooled connections prepare their statements', () => {
         const statements = await connection.many(prepared);
         // The probe itself, once, whatever its values; the listing query is the other row.
         expect(statements.filter((s) => s.statement.includes('as n'))).toHaveLength(1);
-      });
-    } finally {
-      await pool.end();
-    }
+      }),
+    );
   });
 
   it('runs texts beyond the cap unnamed', async () => {
-    const pool = await createDatabasePool({ connectionString: db.url, maximumPoolSize: 1, preparedStatements: 2 });
-    try {
-      await pool.connect(async (connection) => {
+    await withPool(2, (pool) =>
+      pool.connect(async (connection) => {
         await connection.query(sql.unsafe`select 1 -- prepared_probe a`);
         await connection.query(sql.unsafe`select 2 -- prepared_probe b`);
         await connection.query(sql.unsafe`select 3 -- prepared_probe c`);
@@ -48,29 +54,23 @@ describe('pooled connections prepare their statements', () => {
           'select 1 -- prepared_probe a',
           'select 2 -- prepared_probe b',
         ]);
-      });
-    } finally {
-      await pool.end();
-    }
+      }),
+    );
   });
 
   it('prepares nothing when told 0 (a pooler that does not track prepared statements)', async () => {
-    const pool = await createDatabasePool({ connectionString: db.url, maximumPoolSize: 1, preparedStatements: 0 });
-    try {
-      await pool.connect(async (connection) => {
+    await withPool(0, (pool) =>
+      pool.connect(async (connection) => {
         await connection.query(sql.unsafe`select 1 -- prepared_probe none`);
         await connection.query(sql.unsafe`select 1 -- prepared_probe none`);
         expect(await connection.any(prepared)).toEqual([]);
-      });
-    } finally {
-      await pool.end();
-    }
+      }),
+    );
   });
 
   it('answers a statement whose table changed shape under it, outside a transaction', async () => {
     await query(db.url, 'create table shape_probe (a int); insert into shape_probe values (1)');
-    const pool = await createDatabasePool({ connectionString: db.url, maximumPoolSize: 1 });
-    try {
+    await withPool(undefined, async (pool) => {
       const select = sql.unsafe`select * from shape_probe`;
       expect(await pool.one(select)).toEqual({ a: 1 });
       expect(await pool.one(select)).toEqual({ a: 1 });
@@ -83,8 +83,6 @@ describe('pooled connections prepare their statements', () => {
       await query(db.url, 'alter table shape_probe add column c int default 8');
       await expect(pool.transaction(async (tx) => tx.one(select))).rejects.toThrow(/result type/);
       expect(await pool.one(select)).toEqual({ a: 1, b: 7, c: 8 });
-    } finally {
-      await pool.end();
-    }
+    });
   });
 });
