@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * The per-job hash chain. The layout is fixed byte by byte (docs/hash-chain.md) so that the
@@ -32,9 +32,12 @@ export interface ChainedEventFields {
   payloadDigest: Uint8Array;
 }
 
-/** SHA-256 of the canonical payload text's UTF-8 bytes. */
+/**
+ * SHA-256 of the canonical payload text's UTF-8 bytes. One-shot: a Hash object per event was 18%
+ * of the server's busy CPU in the gate's 100-event appends.
+ */
 export function payloadDigest(canonicalPayload: string | Uint8Array): Buffer {
-  return createHash('sha256').update(canonicalPayload).digest();
+  return hash('sha256', canonicalPayload, 'buffer');
 }
 
 /** Computes an event's chain hash from its predecessor's. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type {
   CancelJobRequest,
   CancelJobResponse,
@@ -63,20 +62,18 @@ export async function handleCreateJob(
   ].sort();
 
   // What makes two creates "the same request" for the idempotency key.
-  const requestDigest = createHash('sha256')
-    .update(
-      canonicalize({
-        jobType,
-        queue,
-        input,
-        priority,
-        labels,
-        retry: { ...retryPolicy },
-        attemptTimeoutMs,
-        requiredCapabilities,
-      }),
-    )
-    .digest();
+  const requestDigest = payloadDigest(
+    canonicalize({
+      jobType,
+      queue,
+      input,
+      priority,
+      labels,
+      retry: { ...retryPolicy },
+      attemptTimeoutMs,
+      requiredCapabilities,
+    }),
+  );
   const payload = canonicalize({
     job_type: jobType,
     queue,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type Signal, SignalState } from '../../gen/ts/aetheris/signal/v1/signal.js';
 import {
   type InDoubtResolution,
@@ -110,9 +109,9 @@ export function signalService(deps: ServiceDeps): SignalServiceServer {
         failJob = resolution.value.failJob;
       }
       const tenant = ctx.principal.tenant;
-      const requestDigest = createHash('sha256')
-        .update(canonicalize({ callKey, kind: resolution.$case, result, error, failJob, note }))
-        .digest();
+      const requestDigest = payloadDigest(
+        canonicalize({ callKey, kind: resolution.$case, result, error, failJob, note }),
+      );
       const outcome = await resolveInDoubt(deps.pool, {
         tenant,
         jobId,
