@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The per-job hash chain. The layout is fixed byte by byte (docs/hash-chain.md) so that the
@@ -17,6 +17,7 @@ import { createHash, hash } from 'node:crypto';
  */
 
 export const HASH_DOMAIN_TAG = 'aetheris.event.v1';
+const HASH_DOMAIN_TAG_BYTES = Buffer.from(HASH_DOMAIN_TAG, 'utf8');
 export const ZERO_HASH: Buffer = Buffer.alloc(32);
 
 /** The fields of an event that the chain covers. */
@@ -40,22 +41,23 @@ export function payloadDigest(canonicalPayload: string | Uint8Array): Buffer {
   return hash('sha256', canonicalPayload, 'buffer');
 }
 
-/** Computes an event's chain hash from its predecessor's. */
+/** Computes an event's chain hash from its predecessor's (one buffer, hashed one-shot). */
 export function chainHash(prevHash: Uint8Array, event: ChainedEventFields): Buffer {
   const fixed = Buffer.alloc(8 + 8 + 16 + 16);
   fixed.writeBigUInt64BE(event.seq, 0);
   fixed.writeBigInt64BE(event.recordedAtUs, 8);
   uuidBytes(event.jobId).copy(fixed, 16);
   uuidBytes(event.eventId).copy(fixed, 32);
-  return createHash('sha256')
-    .update(prevHash)
-    .update(HASH_DOMAIN_TAG)
-    .update(fixed)
-    .update(lengthPrefixed(event.tenant))
-    .update(lengthPrefixed(event.type))
-    .update(lengthPrefixed(event.actor))
-    .update(event.payloadDigest)
-    .digest();
+  const link = Buffer.concat([
+    prevHash,
+    HASH_DOMAIN_TAG_BYTES,
+    fixed,
+    lengthPrefixed(event.tenant),
+    lengthPrefixed(event.type),
+    lengthPrefixed(event.actor),
+    event.payloadDigest,
+  ]);
+  return hash('sha256', link, 'buffer');
 }
 
 /** A problem found by {@link verifyChain}. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { invalidField } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import type { Micros } from '../domain/records.js';
@@ -55,5 +55,5 @@ function decodeCursor(token: string, filterKey: string): { at: Micros; jobId: st
 }
 
 function digest(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 16);
+  return hash('sha256', text, 'base64url').slice(0, 16);
 }
