@@ -8,10 +8,9 @@ import type { Authenticator } from './auth.js';
 import { type AnyCall, type CallContext, CallScope, cancelled } from './call-scope.js';
 import type { DatabaseHealth } from './database-health.js';
 import { toAetherisError, toServiceError } from './grpc-error.js';
+import type { Logger } from './logger.js';
 
 export type { CallContext } from './call-scope.js';
-
-import type { Logger } from './logger.js';
 
 /** Shared plumbing of the handler wrappers. */
 export interface HandlerDeps {
