@@ -30,8 +30,11 @@ function limitText(check: Check): string {
   return check.target !== undefined && check.target !== check.limit ? `${gate} (target ${op} ${check.target})` : gate;
 }
 
-const cpuText = (m: Measurement): string =>
-  m.cpuMsPerOp ? `${m.cpuMsPerOp.server.toFixed(3)} + ${m.cpuMsPerOp.postgres.toFixed(3)}` : '';
+const cpuText = (m: Measurement): string => {
+  if (!m.cpuMsPerOp) return '';
+  const { server, postgres, rest } = m.cpuMsPerOp;
+  return [server, postgres, ...(rest === undefined ? [] : [rest])].map((ms) => ms.toFixed(3)).join(' + ');
+};
 
 export function renderReport(report: GateReport): string {
   const verdict = report.pass ? 'PASS' : 'FAIL';
@@ -71,7 +74,7 @@ export function renderReport(report: GateReport): string {
         'lost',
         'reference',
         'ratio',
-        'CPU ms/op server+pg',
+        'CPU ms/op server+pg+rest',
       ],
       report.results.map((result) => [
         result.name,

@@ -18,8 +18,11 @@ export interface Measurement {
   errorSamples: string[];
   lost: number;
   notes?: string;
-  /** CPU milliseconds per operation of the server process and of PostgreSQL (all backends). */
-  cpuMsPerOp?: { server: number; postgres: number };
+  /**
+   * CPU milliseconds per operation of the server process, of PostgreSQL (all backends) and of the
+   * rest of the machine (the load generator, the kernel, anything else running).
+   */
+  cpuMsPerOp?: { server: number; postgres: number; rest?: number };
   /** pg_stat_statements over the measured run: where PostgreSQL's time went. */
   topStatements?: StatementStats[];
   /** Write amplification over the measured run, per operation: WAL bytes and row changes by table. */
