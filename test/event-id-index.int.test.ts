@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, query } from './helpers/harness.js';
 
@@ -68,5 +69,28 @@ describe('the unique index of event ids', () => {
     const text = plan.map((row) => row['QUERY PLAN']).join('\n');
     expect(text).toContain('events_event_id_unique');
     expect(text).not.toContain('events_pkey');
+  });
+  it('swaps the constraint over to an index an operator built beforehand, concurrently', async () => {
+    const migration = readFileSync(
+      new URL('../migrations/0018_event_ids_indexed_by_time.sql', import.meta.url),
+      'utf8',
+    );
+    // The schema as it was before the migration, and the index built ahead of it.
+    await query(
+      db.url,
+      `alter table aetheris.events drop constraint events_event_id_unique,
+         add constraint events_tenant_id_job_id_event_id_key unique (tenant_id, job_id, event_id)`,
+    );
+    await query(
+      db.url,
+      'create unique index concurrently events_event_id_unique on aetheris.events (event_id, tenant_id, job_id)',
+    );
+    await query(db.url, `begin; ${migration}; commit;`);
+    const rows = await query<{ conname: string; index: string }>(
+      db.url,
+      `select conname, conindid::regclass::text as index from pg_constraint
+        where conrelid = 'aetheris.events'::regclass and contype = 'u'`,
+    );
+    expect(rows).toEqual([{ conname: 'events_event_id_unique', index: 'aetheris.events_event_id_unique' }]);
   });
 });
