@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
+import pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventInput } from '../gen/ts/aetheris/runtime/v1/event.js';
@@ -161,6 +162,134 @@ describe('AppendEvents under group commit', () => {
     const events = await readEvents(admin, jobA);
     expect(verifyEventChain('acme', events)).toEqual([]);
     expect(events).toHaveLength(1 + 10 + 6);
+  });
+});
+
+describe('the append batch statement', () => {
+  // One statement of append_events_batch as the server sends it, each request with one outcome
+  // row. A job's consecutive requests carry its head forward in memory; a request naming its own
+  // event ids goes the one-call way after what is pending is written.
+  it("carries a job's head across its requests, through client-chosen ids, with one outcome each", async () => {
+    const live = await createJob(admin, 'batch', {}, { queue: 'none' });
+    const cancelled = await createJob(admin, 'batch', {}, { queue: 'none' });
+    await unary(
+      admin.runtime,
+      admin.runtime.cancelJob,
+      CancelJobRequest.fromPartial({ jobId: cancelled }),
+      admin.metadata(),
+    );
+    const chosen = randomUUID();
+    // [job, expected seq, fencing token, events: [client id, type]]
+    const requests: [string, number | null, number | null, [string | null, string][]][] = [
+      [
+        live,
+        1,
+        null,
+        [
+          [null, 'a'],
+          [null, 'b'],
+        ],
+      ], // appended 2..3
+      [live, 3, null, [[null, 'c']]], // appended 4 (the head carried from the request before)
+      [live, 4, null, [[chosen, 'd']]], // client id: appended 5 through append_events
+      [live, 5, null, [[null, 'e']]], // appended 6 (the head append_events left)
+      [live, 2, null, [[null, 'stale']]], // wrong_expected_seq, actual 6
+      [live, null, null, [[chosen, 'd']]], // the retry of the third: duplicate of 5
+      [live, null, 1, [[null, 'fenced']]], // lease_lost: the job is not running
+      [randomUUID(), null, null, [[null, 'x']]], // not_found
+      [cancelled, null, null, [[null, 'late']]], // job_terminal, actual 2
+    ];
+    const events = requests.flatMap(([, , , list]) => list);
+    const payload = (type: string): string => JSON.stringify({ type });
+    const rows = await query<{
+      ord: number;
+      outcome: string;
+      first_seq: string | null;
+      last_seq: string | null;
+      actual_seq: string | null;
+    }>(
+      env.url,
+      `select ord, outcome, first_seq::text, last_seq::text, actual_seq::text
+         from aetheris.append_events_batch($1::text[], $2::uuid[], $3::int8[], $4::int8[], $5::text[], $6::int4[],
+                                           $7::uuid[], $8::text[], $9::text[], $10::bytea[])
+        order by ord`,
+      [
+        requests.map(() => 'acme'),
+        requests.map(([job]) => job),
+        requests.map(([, expected]) => expected),
+        requests.map(([, , token]) => token),
+        requests.map(() => 'key:test'),
+        requests.map(([, , , list]) => list.length),
+        events.map(([id]) => id),
+        events.map(([, type]) => type),
+        events.map(([, type]) => payload(type)),
+        events.map(([, type]) => payloadDigest(payload(type))),
+      ],
+    );
+    expect(rows.map((row) => [row.outcome, row.first_seq, row.last_seq, row.actual_seq])).toEqual([
+      ['appended', '2', '3', '1'],
+      ['appended', '4', '4', '3'],
+      ['appended', '5', '5', '4'],
+      ['appended', '6', '6', '5'],
+      ['wrong_expected_seq', null, null, '6'],
+      ['duplicate', '5', '5', '6'],
+      ['lease_lost', null, null, '6'],
+      ['not_found', null, null, null],
+      ['job_terminal', null, null, '2'], // created, cancelled
+    ]);
+    const stored = await readEvents(admin, live);
+    expect(stored.map((e) => e.type)).toEqual(['aetheris.job.created', 'a', 'b', 'c', 'd', 'e']);
+    expect(stored[4]?.eventId).toBe(chosen);
+    expect(verifyEventChain('acme', stored)).toEqual([]);
+    const [head] = await query<{ head_seq: string; head_hash: Buffer }>(
+      env.url,
+      'select head_seq::text, head_hash from aetheris.jobs where tenant_id = $1 and job_id = $2',
+      ['acme', live],
+    );
+    expect(head?.head_seq).toBe('6');
+    expect(Buffer.from(head?.head_hash ?? []).equals(Buffer.from(stored[5]?.hash ?? []))).toBe(true);
+  });
+  it("moves a job's head once for all its requests in a batch: one row version, not one per request", async () => {
+    const job = await createJob(admin, 'batch', {}, { queue: 'none' });
+    const client = new pg.Client({ connectionString: env.url });
+    await client.connect();
+    try {
+      const updates = async (): Promise<number> =>
+        Number(
+          (
+            await client.query<{ n: string }>(
+              `select n_tup_upd::text as n from pg_stat_xact_user_tables where schemaname = 'aetheris' and relname = 'jobs'`,
+            )
+          ).rows[0]?.n ?? 0,
+        );
+      await client.query('begin');
+      const before = await updates();
+      const types = ['a', 'b', 'c', 'd'];
+      const { rows } = await client.query<{ outcome: string }>(
+        `select outcome from aetheris.append_events_batch($1::text[], $2::uuid[], $3::int8[], $4::int8[], $5::text[],
+                  $6::int4[], $7::uuid[], $8::text[], $9::text[], $10::bytea[]) order by ord`,
+        [
+          types.map(() => 'acme'),
+          types.map(() => job),
+          types.map(() => null),
+          types.map(() => null),
+          types.map(() => 'key:test'),
+          types.map(() => 1),
+          types.map(() => null),
+          types,
+          types.map((type) => JSON.stringify({ type })),
+          types.map((type) => payloadDigest(JSON.stringify({ type }))),
+        ],
+      );
+      expect(rows.map((row) => row.outcome)).toEqual(['appended', 'appended', 'appended', 'appended']);
+      expect((await updates()) - before).toBe(1);
+      await client.query('commit');
+    } finally {
+      await client.end();
+    }
+    const stored = await readEvents(admin, job);
+    expect(stored.map((e) => e.type)).toEqual(['aetheris.job.created', 'a', 'b', 'c', 'd']);
+    expect(verifyEventChain('acme', stored)).toEqual([]);
   });
 });
 
