@@ -367,6 +367,117 @@ function lease(l: { jobId: string; token: bigint }) {
   return { jobId: l.jobId, fencingToken: l.token };
 }
 
+describe('the CompleteToolCall batch statement', () => {
+  it("finishes started calls set-wise with one outcome each, and moves each job's head once", async () => {
+    const worker = await env.clients('worker', 'acme');
+    const lease = async (queue: string): Promise<{ jobId: string; token: string }> => {
+      await createJob(admin, 'batched', {}, { queue });
+      const got = await unary(
+        worker.runtime,
+        worker.runtime.acquireJob,
+        AcquireJobRequest.fromPartial({ workerId: 'w', queues: [queue] }),
+        worker.metadata(),
+      );
+      if (!got.lease) throw new Error('no lease');
+      return { jobId: got.lease.jobId, token: got.lease.fencingToken.toString() };
+    };
+    const a = await lease('gc-complete-a');
+    const b = await lease('gc-complete-b');
+    const begin = (l: { jobId: string; token: string }, key: string) =>
+      query(
+        env.url,
+        `select outcome from aetheris.begin_tool_call('acme', $1, $2, $3, 't', sha256('x'), false, 'key:test')`,
+        [l.jobId, l.token, key],
+      );
+    for (const key of ['1', '2', '3']) await begin(a, key);
+    await begin(b, '1');
+    await query(
+      env.url,
+      `select outcome from aetheris.complete_tool_call('acme', $1, $2, '3', '{"r":3}', null, 'key:test')`,
+      [a.jobId, a.token],
+    );
+    const stale = (BigInt(a.token) - 1n).toString();
+    // [job, token, call key, result]
+    const requests: [string, string, string, string][] = [
+      [a.jobId, a.token, '1', '{"r":1}'], // completed
+      [a.jobId, a.token, '2', '{"r":2}'], // completed, chained after the one before
+      [a.jobId, a.token, '3', '{"r":3}'], // finished before the batch, same result: duplicate
+      [a.jobId, a.token, '3', '{"r":4}'], // another result: conflict
+      [a.jobId, a.token, '9', '{}'], // never started: not_started
+      [a.jobId, stale, '1', '{"r":1}'], // a zombie's token: lease_lost
+      [b.jobId, b.token, '1', '{"r":1}'], // completed
+      [randomUUID(), '1', '1', '{}'], // not_found
+    ];
+    const client = new pg.Client({ connectionString: env.url });
+    await client.connect();
+    let outcomes: string[];
+    let jobUpdates: number;
+    try {
+      const updates = async (): Promise<number> =>
+        Number(
+          (
+            await client.query<{ n: string }>(
+              `select n_tup_upd::text as n from pg_stat_xact_user_tables where schemaname = 'aetheris' and relname = 'jobs'`,
+            )
+          ).rows[0]?.n ?? 0,
+        );
+      await client.query('begin');
+      const before = await updates();
+      const { rows } = await client.query<{ outcome: string; state: string | null }>(
+        `select c.outcome, (c.ledger).state from aetheris.complete_tool_call_batch($1::text[], $2::uuid[], $3::int8[],
+                  $4::text[], $5::text[], $6::text[], $7::text[]) c order by c.ord`,
+        [
+          requests.map(() => 'acme'),
+          requests.map(([job]) => job),
+          requests.map(([, token]) => token),
+          requests.map(([, , key]) => key),
+          requests.map(([, , , result]) => result),
+          requests.map(() => null),
+          requests.map(() => 'key:test'),
+        ],
+      );
+      outcomes = rows.map((row) => `${row.outcome} ${row.state}`);
+      jobUpdates = (await updates()) - before;
+      await client.query('commit');
+    } finally {
+      await client.end();
+    }
+    expect(outcomes).toEqual([
+      'completed succeeded',
+      'completed succeeded',
+      'duplicate succeeded',
+      'conflict succeeded',
+      'not_started null',
+      'lease_lost null',
+      'completed succeeded',
+      'not_found null',
+    ]);
+    expect(jobUpdates).toBe(2); // one head move per job, not one per finished call
+    const eventsA = await readEvents(admin, a.jobId);
+    expect(eventsA.map((e) => e.type).slice(2)).toEqual([
+      'aetheris.tool_call.started',
+      'aetheris.tool_call.started',
+      'aetheris.tool_call.started',
+      'aetheris.tool_call.finished',
+      'aetheris.tool_call.finished',
+      'aetheris.tool_call.finished',
+    ]);
+    expect(JSON.parse(Buffer.from(eventsA[6]?.payload ?? []).toString()).call_key).toBe('1');
+    expect(JSON.parse(Buffer.from(eventsA[7]?.payload ?? []).toString()).call_key).toBe('2');
+    const eventsB = await readEvents(admin, b.jobId);
+    for (const events of [eventsA, eventsB]) expect(verifyEventChain('acme', events)).toEqual([]);
+    const heads = await query<{ job_id: string; head_seq: string }>(
+      env.url,
+      'select job_id, head_seq::text from aetheris.jobs where tenant_id = $1 and job_id = any($2::uuid[])',
+      ['acme', [a.jobId, b.jobId]],
+    );
+    expect(Object.fromEntries(heads.map((h) => [h.job_id, h.head_seq]))).toEqual({
+      [a.jobId]: String(eventsA.length),
+      [b.jobId]: String(eventsB.length),
+    });
+  });
+});
+
 describe('GetJob batched', () => {
   it('answers each key of one query in order: the job, or null when missing or of another tenant', async () => {
     const jobId = await createJob(admin, 'batched-read', {}, { queue: 'none' });
