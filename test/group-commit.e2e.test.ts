@@ -3,7 +3,7 @@
  * writes must be indistinguishable from single ones — per-request outcomes, per-job order,
  * intact chains, fencing — and one broken request must not take the rest of its batch down.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import pg from 'pg';
 import type { DatabasePool } from 'slonik';
@@ -475,6 +475,116 @@ describe('the CompleteToolCall batch statement', () => {
       [a.jobId]: String(eventsA.length),
       [b.jobId]: String(eventsB.length),
     });
+  });
+});
+
+describe('the BeginToolCall batch statement', () => {
+  it('starts new calls set-wise, sends a job with a call already in its ledger the one-call way, one outcome each', async () => {
+    const worker = await env.clients('worker', 'acme');
+    const lease = async (queue: string): Promise<{ jobId: string; token: string }> => {
+      await createJob(admin, 'batched', {}, { queue });
+      const got = await unary(
+        worker.runtime,
+        worker.runtime.acquireJob,
+        AcquireJobRequest.fromPartial({ workerId: 'w', queues: [queue] }),
+        worker.metadata(),
+      );
+      if (!got.lease) throw new Error('no lease');
+      return { jobId: got.lease.jobId, token: got.lease.fencingToken.toString() };
+    };
+    const [a, b, c, d] = [
+      await lease('gc-begin-a'),
+      await lease('gc-begin-b'),
+      await lease('gc-begin-c'),
+      await lease('gc-begin-d'),
+    ];
+    if (!a || !b || !c || !d) throw new Error('no leases');
+    const sql = (text: string, l: { jobId: string; token: string }) => query(env.url, text, [l.jobId, l.token]);
+    await sql(`select aetheris.begin_tool_call('acme', $1, $2, '1', 't', sha256('x'), false, 'key:test')`, b);
+    await sql(`select aetheris.begin_tool_call('acme', $1, $2, '1', 't', sha256('x'), false, 'key:test')`, d);
+    await sql(`select aetheris.complete_tool_call('acme', $1, $2, '1', '{}', null, 'key:test')`, d);
+    const stale = { ...c, token: (BigInt(c.token) - 1n).toString() };
+    // [lease, call key, tool]
+    const requests: [{ jobId: string; token: string }, string, string][] = [
+      [a, '1', 't'], // execute
+      [a, '2', 't'], // execute, chained after the one before
+      [b, '1', 't'], // started before by this lease: execute again (one-call path)
+      [b, '2', 't'], // new, but its job takes the one-call path: execute
+      [stale, '1', 't'], // a zombie's token: lease_lost
+      [d, '1', 't'], // succeeded before: recorded
+      [d, '1', 'other'], // recorded under another tool: nondeterminism
+      [{ jobId: randomUUID(), token: '1' }, '1', 't'], // not_found
+    ];
+    const client = new pg.Client({ connectionString: env.url });
+    await client.connect();
+    let outcomes: string[];
+    let jobUpdates: number;
+    try {
+      const updates = async (): Promise<number> =>
+        Number(
+          (
+            await client.query<{ n: string }>(
+              `select n_tup_upd::text as n from pg_stat_xact_user_tables where schemaname = 'aetheris' and relname = 'jobs'`,
+            )
+          ).rows[0]?.n ?? 0,
+        );
+      await client.query('begin');
+      const before = await updates();
+      const { rows } = await client.query<{ outcome: string; state: string | null; detail: string | null }>(
+        `select b.outcome, (b.ledger).state, b.detail from aetheris.begin_tool_call_batch($1::text[], $2::uuid[],
+                  $3::int8[], $4::text[], $5::text[], $6::bytea[], $7::bool[], $8::text[]) b order by b.ord`,
+        [
+          requests.map(() => 'acme'),
+          requests.map(([l]) => l.jobId),
+          requests.map(([l]) => l.token),
+          requests.map(([, key]) => key),
+          requests.map(([, , tool]) => tool),
+          requests.map(() => createHash('sha256').update('x').digest()),
+          requests.map(() => false),
+          requests.map(() => 'key:test'),
+        ],
+      );
+      outcomes = rows.map((row) => `${row.outcome} ${row.state}${row.detail ? ' (detail)' : ''}`);
+      jobUpdates = (await updates()) - before;
+      await client.query('commit');
+    } finally {
+      await client.end();
+    }
+    expect(outcomes).toEqual([
+      'execute started',
+      'execute started',
+      'execute started',
+      'execute started',
+      'lease_lost null',
+      'recorded succeeded',
+      'nondeterminism succeeded (detail)',
+      'not_found null',
+    ]);
+    expect(jobUpdates).toBe(2); // job a's head once for its two calls, job b's by its one-call path
+    for (const l of [a, b]) {
+      const events = await readEvents(admin, l.jobId);
+      expect(events.map((e) => e.type).slice(2)).toEqual(['aetheris.tool_call.started', 'aetheris.tool_call.started']);
+      expect(verifyEventChain('acme', events)).toEqual([]);
+      const [head] = await query<{ head_seq: string }>(
+        env.url,
+        'select head_seq::text from aetheris.jobs where tenant_id = $1 and job_id = $2',
+        ['acme', l.jobId],
+      );
+      expect(head?.head_seq).toBe(String(events.length));
+    }
+    const ledger = await query<{ call_key: string; attempt: number; fencing_token: string; external_key: string }>(
+      env.url,
+      'select call_key, attempt, fencing_token::text, external_key from aetheris.tool_calls where job_id = $1 order by call_key',
+      [a.jobId],
+    );
+    expect(ledger).toEqual(
+      ['1', '2'].map((key) => ({
+        call_key: key,
+        attempt: 1,
+        fencing_token: a.token,
+        external_key: `${a.jobId}:${key}`,
+      })),
+    );
   });
 });
 
