@@ -53,6 +53,36 @@ async function transactions(): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
+/**
+ * Runs one statement in a transaction of its own and counts the job row versions it wrote
+ * (the backend's not yet flushed statistics, read before and after inside the transaction).
+ */
+async function withJobUpdates<T extends pg.QueryResultRow>(
+  text: string,
+  values: unknown[],
+): Promise<{ rows: T[]; jobUpdates: number }> {
+  const client = new pg.Client({ connectionString: env.url });
+  await client.connect();
+  const updates = async (): Promise<number> =>
+    Number(
+      (
+        await client.query<{ n: string }>(
+          `select n_tup_upd::text as n from pg_stat_xact_user_tables where schemaname = 'aetheris' and relname = 'jobs'`,
+        )
+      ).rows[0]?.n ?? 0,
+    );
+  try {
+    await client.query('begin');
+    const before = await updates();
+    const { rows } = await client.query<T>(text, values);
+    const jobUpdates = (await updates()) - before;
+    await client.query('commit');
+    return { rows, jobUpdates };
+  } finally {
+    await client.end();
+  }
+}
+
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 type AppendInput = Omit<Partial<AppendEventsRequest>, 'events'> & { events: Partial<EventInput>[] };
@@ -251,42 +281,25 @@ describe('the append batch statement', () => {
   });
   it("moves a job's head once for all its requests in a batch: one row version, not one per request", async () => {
     const job = await createJob(admin, 'batch', {}, { queue: 'none' });
-    const client = new pg.Client({ connectionString: env.url });
-    await client.connect();
-    try {
-      const updates = async (): Promise<number> =>
-        Number(
-          (
-            await client.query<{ n: string }>(
-              `select n_tup_upd::text as n from pg_stat_xact_user_tables where schemaname = 'aetheris' and relname = 'jobs'`,
-            )
-          ).rows[0]?.n ?? 0,
-        );
-      await client.query('begin');
-      const before = await updates();
-      const types = ['a', 'b', 'c', 'd'];
-      const { rows } = await client.query<{ outcome: string }>(
-        `select outcome from aetheris.append_events_batch($1::text[], $2::uuid[], $3::int8[], $4::int8[], $5::text[],
-                  $6::int4[], $7::uuid[], $8::text[], $9::text[], $10::bytea[]) order by ord`,
-        [
-          types.map(() => 'acme'),
-          types.map(() => job),
-          types.map(() => null),
-          types.map(() => null),
-          types.map(() => 'key:test'),
-          types.map(() => 1),
-          types.map(() => null),
-          types,
-          types.map((type) => JSON.stringify({ type })),
-          types.map((type) => payloadDigest(JSON.stringify({ type }))),
-        ],
-      );
-      expect(rows.map((row) => row.outcome)).toEqual(['appended', 'appended', 'appended', 'appended']);
-      expect((await updates()) - before).toBe(1);
-      await client.query('commit');
-    } finally {
-      await client.end();
-    }
+    const types = ['a', 'b', 'c', 'd'];
+    const { rows, jobUpdates } = await withJobUpdates<{ outcome: string }>(
+      `select outcome from aetheris.append_events_batch($1::text[], $2::uuid[], $3::int8[], $4::int8[], $5::text[],
+                $6::int4[], $7::uuid[], $8::text[], $9::text[], $10::bytea[]) order by ord`,
+      [
+        types.map(() => 'acme'),
+        types.map(() => job),
+        types.map(() => null),
+        types.map(() => null),
+        types.map(() => 'key:test'),
+        types.map(() => 1),
+        types.map(() => null),
+        types,
+        types.map((type) => JSON.stringify({ type })),
+        types.map((type) => payloadDigest(JSON.stringify({ type }))),
+      ],
+    );
+    expect(rows.map((row) => row.outcome)).toEqual(['appended', 'appended', 'appended', 'appended']);
+    expect(jobUpdates).toBe(1);
     const stored = await readEvents(admin, job);
     expect(stored.map((e) => e.type)).toEqual(['aetheris.job.created', 'a', 'b', 'c', 'd']);
     expect(verifyEventChain('acme', stored)).toEqual([]);
@@ -408,40 +421,20 @@ describe('the CompleteToolCall batch statement', () => {
       [b.jobId, b.token, '1', '{"r":1}'], // completed
       [randomUUID(), '1', '1', '{}'], // not_found
     ];
-    const client = new pg.Client({ connectionString: env.url });
-    await client.connect();
-    let outcomes: string[];
-    let jobUpdates: number;
-    try {
-      const updates = async (): Promise<number> =>
-        Number(
-          (
-            await client.query<{ n: string }>(
-              `select n_tup_upd::text as n from pg_stat_xact_user_tables where schemaname = 'aetheris' and relname = 'jobs'`,
-            )
-          ).rows[0]?.n ?? 0,
-        );
-      await client.query('begin');
-      const before = await updates();
-      const { rows } = await client.query<{ outcome: string; state: string | null }>(
-        `select c.outcome, (c.ledger).state from aetheris.complete_tool_call_batch($1::text[], $2::uuid[], $3::int8[],
-                  $4::text[], $5::text[], $6::text[], $7::text[]) c order by c.ord`,
-        [
-          requests.map(() => 'acme'),
-          requests.map(([job]) => job),
-          requests.map(([, token]) => token),
-          requests.map(([, , key]) => key),
-          requests.map(([, , , result]) => result),
-          requests.map(() => null),
-          requests.map(() => 'key:test'),
-        ],
-      );
-      outcomes = rows.map((row) => `${row.outcome} ${row.state}`);
-      jobUpdates = (await updates()) - before;
-      await client.query('commit');
-    } finally {
-      await client.end();
-    }
+    const { rows, jobUpdates } = await withJobUpdates<{ outcome: string; state: string | null }>(
+      `select c.outcome, (c.ledger).state from aetheris.complete_tool_call_batch($1::text[], $2::uuid[], $3::int8[],
+                $4::text[], $5::text[], $6::text[], $7::text[]) c order by c.ord`,
+      [
+        requests.map(() => 'acme'),
+        requests.map(([job]) => job),
+        requests.map(([, token]) => token),
+        requests.map(([, , key]) => key),
+        requests.map(([, , , result]) => result),
+        requests.map(() => null),
+        requests.map(() => 'key:test'),
+      ],
+    );
+    const outcomes = rows.map((row) => `${row.outcome} ${row.state}`);
     expect(outcomes).toEqual([
       'completed succeeded',
       'completed succeeded',
@@ -515,41 +508,21 @@ describe('the BeginToolCall batch statement', () => {
       [d, '1', 'other'], // recorded under another tool: nondeterminism
       [{ jobId: randomUUID(), token: '1' }, '1', 't'], // not_found
     ];
-    const client = new pg.Client({ connectionString: env.url });
-    await client.connect();
-    let outcomes: string[];
-    let jobUpdates: number;
-    try {
-      const updates = async (): Promise<number> =>
-        Number(
-          (
-            await client.query<{ n: string }>(
-              `select n_tup_upd::text as n from pg_stat_xact_user_tables where schemaname = 'aetheris' and relname = 'jobs'`,
-            )
-          ).rows[0]?.n ?? 0,
-        );
-      await client.query('begin');
-      const before = await updates();
-      const { rows } = await client.query<{ outcome: string; state: string | null; detail: string | null }>(
-        `select b.outcome, (b.ledger).state, b.detail from aetheris.begin_tool_call_batch($1::text[], $2::uuid[],
-                  $3::int8[], $4::text[], $5::text[], $6::bytea[], $7::bool[], $8::text[]) b order by b.ord`,
-        [
-          requests.map(() => 'acme'),
-          requests.map(([l]) => l.jobId),
-          requests.map(([l]) => l.token),
-          requests.map(([, key]) => key),
-          requests.map(([, , tool]) => tool),
-          requests.map(() => createHash('sha256').update('x').digest()),
-          requests.map(() => false),
-          requests.map(() => 'key:test'),
-        ],
-      );
-      outcomes = rows.map((row) => `${row.outcome} ${row.state}${row.detail ? ' (detail)' : ''}`);
-      jobUpdates = (await updates()) - before;
-      await client.query('commit');
-    } finally {
-      await client.end();
-    }
+    const { rows, jobUpdates } = await withJobUpdates<{ outcome: string; state: string | null; detail: string | null }>(
+      `select b.outcome, (b.ledger).state, b.detail from aetheris.begin_tool_call_batch($1::text[], $2::uuid[],
+                $3::int8[], $4::text[], $5::text[], $6::bytea[], $7::bool[], $8::text[]) b order by b.ord`,
+      [
+        requests.map(() => 'acme'),
+        requests.map(([l]) => l.jobId),
+        requests.map(([l]) => l.token),
+        requests.map(([, key]) => key),
+        requests.map(([, , tool]) => tool),
+        requests.map(() => createHash('sha256').update('x').digest()),
+        requests.map(() => false),
+        requests.map(() => 'key:test'),
+      ],
+    );
+    const outcomes = rows.map((row) => `${row.outcome} ${row.state}${row.detail ? ' (detail)' : ''}`);
     expect(outcomes).toEqual([
       'execute started',
       'execute started',
