@@ -380,22 +380,27 @@ function lease(l: { jobId: string; token: bigint }) {
   return { jobId: l.jobId, fencingToken: l.token };
 }
 
+let leasingWorker: AetherisClients | undefined;
+
+/** A new job on `queue`, leased by a worker: its id and fencing token (as text, for SQL). */
+async function leasedJob(queue: string): Promise<{ jobId: string; token: string }> {
+  leasingWorker ??= await env.clients('worker', 'acme');
+  const worker = leasingWorker;
+  await createJob(admin, 'batched', {}, { queue });
+  const got = await unary(
+    worker.runtime,
+    worker.runtime.acquireJob,
+    AcquireJobRequest.fromPartial({ workerId: 'w', queues: [queue] }),
+    worker.metadata(),
+  );
+  if (!got.lease) throw new Error('no lease');
+  return { jobId: got.lease.jobId, token: got.lease.fencingToken.toString() };
+}
+
 describe('the CompleteToolCall batch statement', () => {
   it("finishes started calls set-wise with one outcome each, and moves each job's head once", async () => {
-    const worker = await env.clients('worker', 'acme');
-    const lease = async (queue: string): Promise<{ jobId: string; token: string }> => {
-      await createJob(admin, 'batched', {}, { queue });
-      const got = await unary(
-        worker.runtime,
-        worker.runtime.acquireJob,
-        AcquireJobRequest.fromPartial({ workerId: 'w', queues: [queue] }),
-        worker.metadata(),
-      );
-      if (!got.lease) throw new Error('no lease');
-      return { jobId: got.lease.jobId, token: got.lease.fencingToken.toString() };
-    };
-    const a = await lease('gc-complete-a');
-    const b = await lease('gc-complete-b');
+    const a = await leasedJob('gc-complete-a');
+    const b = await leasedJob('gc-complete-b');
     const begin = (l: { jobId: string; token: string }, key: string) =>
       query(
         env.url,
@@ -473,23 +478,11 @@ describe('the CompleteToolCall batch statement', () => {
 
 describe('the BeginToolCall batch statement', () => {
   it('starts new calls set-wise, sends a job with a call already in its ledger the one-call way, one outcome each', async () => {
-    const worker = await env.clients('worker', 'acme');
-    const lease = async (queue: string): Promise<{ jobId: string; token: string }> => {
-      await createJob(admin, 'batched', {}, { queue });
-      const got = await unary(
-        worker.runtime,
-        worker.runtime.acquireJob,
-        AcquireJobRequest.fromPartial({ workerId: 'w', queues: [queue] }),
-        worker.metadata(),
-      );
-      if (!got.lease) throw new Error('no lease');
-      return { jobId: got.lease.jobId, token: got.lease.fencingToken.toString() };
-    };
     const [a, b, c, d] = [
-      await lease('gc-begin-a'),
-      await lease('gc-begin-b'),
-      await lease('gc-begin-c'),
-      await lease('gc-begin-d'),
+      await leasedJob('gc-begin-a'),
+      await leasedJob('gc-begin-b'),
+      await leasedJob('gc-begin-c'),
+      await leasedJob('gc-begin-d'),
     ];
     if (!a || !b || !c || !d) throw new Error('no leases');
     const sql = (text: string, l: { jobId: string; token: string }) => query(env.url, text, [l.jobId, l.token]);
