@@ -94,7 +94,7 @@ export function renderReport(report: GateReport): string {
     '## References (same run)',
     '',
     ...table(
-      ['reference', 'ops/s', 'rows or events/s', 'p50 ms', 'p99 ms', 'errors', 'CPU ms/op server+pg', 'notes'],
+      ['reference', 'ops/s', 'rows or events/s', 'p50 ms', 'p99 ms', 'errors', 'CPU ms/op server+pg+rest', 'notes'],
       report.references.map((reference) => [
         reference.name,
         rate(reference.opsPerSecond),

@@ -168,18 +168,22 @@ async function main(): Promise<number> {
   );
   const echoAddress = echo.ready[1] ?? '';
   /**
-   * Runs `measure` and adds the CPU the server process and PostgreSQL spent per operation, and
-   * the statements that took PostgreSQL's time (pg_stat_statements, reset before the run).
+   * Runs `measure` and adds the CPU the server process (the echo server for the echo reference)
+   * and PostgreSQL spent per operation, and the statements that took PostgreSQL's time
+   * (pg_stat_statements, reset before the run).
    */
-  const withCpu = async (measure: () => Promise<Measurement>): Promise<Measurement> => {
+  const withCpu = async (
+    measure: () => Promise<Measurement>,
+    serverPid: number | undefined = server.child.pid,
+  ): Promise<Measurement> => {
     await settle();
     await db.query('select pg_stat_statements_reset()');
     const writesBefore = await writeCounters(db);
-    const before = [await processTreeCpuMs(server.child.pid), await processTreeCpuMs(postmasterPid)];
+    const before = [await processTreeCpuMs(serverPid), await processTreeCpuMs(postmasterPid)];
     const machineBefore = cpuMark().busyMs;
     const result = await measure();
     const machineMs = cpuMark().busyMs - machineBefore;
-    const after = [await processTreeCpuMs(server.child.pid), await processTreeCpuMs(postmasterPid)];
+    const after = [await processTreeCpuMs(serverPid), await processTreeCpuMs(postmasterPid)];
     const spent = (i: number): number => (after[i] ?? 0) - (before[i] ?? 0);
     const perOp = (ms: number): number => Math.round((ms / Math.max(1, result.ops)) * 1000) / 1000;
     const per = (i: number): number => perOp(spent(i));
@@ -315,7 +319,8 @@ async function main(): Promise<number> {
         eventsPerCall: 1,
       };
       await runGhz({ ...options, seconds: timing.warmupSeconds });
-      return runGhz({ ...options, seconds: timing.durationSeconds });
+      // The echo server's own CPU per call is the floor of any unary call's cost in the server.
+      return withCpu(() => runGhz({ ...options, seconds: timing.durationSeconds }), echo.child.pid);
     };
     const echoReference = await echoRun(scenarios.references.echo?.concurrency ?? 32);
     references.push(echoReference);
