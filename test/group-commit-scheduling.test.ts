@@ -10,7 +10,10 @@ function harness(options: { maxInFlight: number; overflowInFlight?: number; maxB
       writes.push({ size: params.length, finish: () => resolve(params) });
     });
   const commit = new GroupCommit<number, number, number>({
-    single: async (params) => (await write([params]))[0] as number,
+    single: async (params) => {
+      singles++;
+      return (await write([params]))[0] as number;
+    },
     batch: write,
     fromRow: (row) => row,
     key: (params) => String(params).padStart(8, '0'),
@@ -22,14 +25,43 @@ function harness(options: { maxInFlight: number; overflowInFlight?: number; maxB
   const send = (...values: number[]) => {
     for (const value of values) void commit.run(value).then((result) => results.push(result));
   };
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-  return { writes, send, results, settle };
+  let singles = 0;
+  // A timer, then a check phase: every batch start scheduled before it has run.
+  const settle = () => new Promise((resolve) => setTimeout(() => setImmediate(resolve), 0));
+  return { writes, send, results, settle, singles: () => singles };
 }
 
 describe('group commit scheduling', () => {
+  it('sends the requests of one event-loop turn as one batch, not the first alone', async () => {
+    const h = harness({ maxInFlight: 1, maxBatch: 8 });
+    h.send(1, 2, 3);
+    expect(h.writes).toEqual([]); // nothing starts inside the turn that queued it
+    await h.settle();
+    expect(h.writes.map((w) => w.size)).toEqual([3]);
+    expect(h.singles()).toBe(0);
+    h.writes[0]?.finish();
+    // Requests arriving in the turn that finished the batch join the next one.
+    h.send(4);
+    h.send(5);
+    await h.settle();
+    expect(h.writes.map((w) => w.size)).toEqual([3, 2]);
+    h.writes[1]?.finish();
+    await h.settle();
+    expect(h.results.sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('writes a lone request by the one-call path, within a turn', async () => {
+    const h = harness({ maxInFlight: 1, maxBatch: 8 });
+    h.send(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.writes.map((w) => w.size)).toEqual([1]);
+    expect(h.singles()).toBe(1);
+  });
+
   it('queues light requests behind a write in flight, to go out as one batch', async () => {
     const h = harness({ maxInFlight: 1, overflowInFlight: 1, maxBatch: 8 });
     h.send(1);
+    await h.settle();
     h.send(2, 3, 4);
     await h.settle();
     expect(h.writes.map((w) => w.size)).toEqual([1]); // weight 3 queued: under half a batch
@@ -44,6 +76,7 @@ describe('group commit scheduling', () => {
   it('starts one more batch while half a batch or more is queued, never more than the allowance', async () => {
     const h = harness({ maxInFlight: 1, overflowInFlight: 1, maxBatch: 8 });
     h.send(1);
+    await h.settle();
     h.send(2, 3, 4, 5);
     await h.settle();
     // 1 alone; weight 4 queued is half a batch: it goes out beside it.
@@ -71,9 +104,9 @@ describe('group commit scheduling', () => {
     const h = harness({ maxInFlight: 1, maxBatch: 2 });
     h.send(1, 2, 3, 4, 5);
     await h.settle();
-    expect(h.writes.map((w) => w.size)).toEqual([1]);
+    expect(h.writes.map((w) => w.size)).toEqual([2]);
     h.writes[0]?.finish();
     await h.settle();
-    expect(h.writes.map((w) => w.size)).toEqual([1, 2]);
+    expect(h.writes.map((w) => w.size)).toEqual([2, 2]);
   });
 });

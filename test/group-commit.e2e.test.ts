@@ -171,16 +171,16 @@ describe('AppendEvents under group commit', () => {
     const jobB = await createJob(admin, 'batch', {}, { queue: 'none' });
     const batcher = new AppendBatcher(pool, { maxInFlight: 1 });
     const before = await transactions();
-    // The first request takes the only slot; the next 20 queue and go as one transaction.
+    // Requests of one event-loop turn go out together: 21 appends, one transaction.
     const results = await Promise.all(
       Array.from({ length: 21 }, (_, i) => batcher.append(params(i % 2 ? jobA : jobB, i))),
     );
     expect(results.every((r) => r.kind === 'appended')).toBe(true);
-    expect((await transactions()) - before).toBe(2); // one alone, one batch of 20
+    expect((await transactions()) - before).toBe(1);
 
     // A request the database rejects (not a UUID: the server validates this before, so only a
     // direct caller can send it) aborts its batch; the others are retried alone and succeed.
-    const alone = batcher.append(params(jobB, 98)); // takes the slot, so the rest queue together
+    const alone = batcher.append(params(jobB, 98));
     const broken = batcher.append(params('not-a-uuid', 99));
     const burst = await Promise.allSettled([
       alone,
@@ -357,7 +357,7 @@ describe('worker writes under group commit', () => {
       }),
     ]);
     expect(begins.map((b) => b.kind)).toEqual([...Array(6).fill('execute'), 'lease_lost']);
-    expect((await transactions()) - before).toBe(2); // the first alone, the other six as one batch
+    expect((await transactions()) - before).toBe(1); // the seven requests of one turn as one batch
     const completes = await Promise.all(
       leases.map((l) =>
         writes.completeToolCall({ ...base, ...lease(l), callKey: '1', result: '{"ok":true}', error: null }),
