@@ -186,6 +186,34 @@ describe('SubscribeEvents', () => {
     expect(all).toEqual(await storedOrder('busy'));
   });
 
+  it('starts from_end after everything committed before the call, even above a held-back horizon, and misses nothing after it', async () => {
+    const clients = await env.clients('operator', 'fromend');
+    const [jobA, jobB] = [await newJob(clients), await newJob(clients)];
+    const older = new pg.Client({ connectionString: env.url });
+    const pending = new pg.Client({ connectionString: env.url });
+    await Promise.all([older.connect(), pending.connect()]);
+    const appendSql = `select outcome from aetheris.append_events('fromend', $1::uuid, null, null, array[null]::uuid[], array[$2], array['{}'], array[$3::bytea], 'sql')`;
+    try {
+      // An older transaction holds the horizon back; one append is still open when the call begins.
+      await older.query('begin');
+      await older.query('select pg_current_xact_id()');
+      await pending.query('begin');
+      await pending.query(appendSql, [jobA, 'in-flight', payloadDigest('{}')]);
+      await append(jobB, 'before', 1, clients); // committed before the call, above the horizon
+      const subscriber = new Subscriber(clients, { fromEnd: true, follow: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await pending.query('commit'); // commits after the call began: it is delivered
+      await append(jobB, 'after', 1, clients);
+      await older.query('rollback');
+      await subscriber.waitFor((events) => events.length >= 2, 3000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      subscriber.cancel();
+      expect(subscriber.events.map((event) => event.type)).toEqual(['in-flight', 'after']);
+    } finally {
+      await Promise.all([older.end(), pending.end()]);
+    }
+  });
+
   it('tails live events with low latency', async () => {
     const clients = await env.clients('operator', 'latency');
     const jobId = await newJob(clients);

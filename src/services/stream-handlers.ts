@@ -12,6 +12,7 @@ import { requireInt64, requireName, requireRange, requireUuid } from '../domain/
 import { type CallContext, type Send, throwIfAborted } from '../server/handlers.js';
 import { eventsTopic } from '../store/event-notifier.js';
 import {
+  committedBefore,
   readJobEventsWithHead,
   readTenantEvents,
   snapshotXmax,
@@ -74,13 +75,12 @@ export async function handleSubscribeEvents(
   const filter = parseFilter(request);
   const tenant = ctx.principal.tenant;
   const topic = eventsTopic(tenant);
+  const end = !request.after && request.fromEnd ? await tenantLogEnd(deps.pool) : null;
   let after: GlobalPositionRecord = request.after
     ? positionFrom(request.after)
-    : request.fromEnd
-      ? await tenantLogEnd(deps.pool)
-      : { txId: 0n, position: 0n };
+    : (end?.position ?? { txId: 0n, position: 0n });
   // "The end as it was when the call began": every transaction that existed then has finished.
-  const endXid = await snapshotXmax(deps.pool);
+  const endXid = end ? end.xmax : await snapshotXmax(deps.pool);
   let caughtUp = false;
   let lastSentAt = 0;
   let lastSent = after;
@@ -91,18 +91,22 @@ export async function handleSubscribeEvents(
     const page = await readTenantEvents(deps.pool, tenant, after, filter, batch);
     const last = page.events.at(-1);
     const checkpoint = page.drainedTo ?? (last ? { txId: last.txId, position: last.position } : after);
+    // from_end: events of transactions that had committed when the call began are behind it,
+    // even where the horizon, held back by an older open transaction, has not yet passed them.
+    const events =
+      end && after.txId < end.xmax ? page.events.filter((event) => !committedBefore(end, event.txId)) : page.events;
     // The end is reached once the horizon has passed every transaction of the call's start, or
     // nothing committed waits behind an open one.
     const atEnd = page.drainedTo !== null && (!page.heldBack || page.drainedTo.txId + 1n >= endXid);
     const reachedEnd: boolean = !caughtUp && atEnd;
     const idleCheckpointDue = Date.now() - lastSentAt >= CHECKPOINT_INTERVAL_MS && isAfter(checkpoint, lastSent);
-    if (last || reachedEnd || idleCheckpointDue) {
+    if (events.length > 0 || reachedEnd || idleCheckpointDue) {
       await send({
-        events: page.events.map(eventToProto),
+        events: events.map(eventToProto),
         checkpoint: positionToProto(checkpoint),
         caughtUp: reachedEnd,
       });
-      deps.telemetry.metrics.eventsDelivered(page.events);
+      deps.telemetry.metrics.eventsDelivered(events);
       lastSentAt = Date.now();
       lastSent = checkpoint;
       caughtUp ||= reachedEnd;

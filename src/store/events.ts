@@ -169,11 +169,33 @@ export async function readTenantEvents(
 /** Largest position value: a checkpoint "(tx, MAX)" covers every event of transaction tx. */
 export const MAX_POSITION = 9_223_372_036_854_775_807n;
 
-/** The position just before the tenant's next event: a `from_end` subscription starts here. */
-export async function tenantLogEnd(db: CommonQueryMethods): Promise<GlobalPositionRecord> {
-  const horizon = await db.oneFirst(sql.type(z.object({ horizon: z.bigint() }))`
-    select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon`);
-  return { txId: horizon - 1n, position: MAX_POSITION };
+/**
+ * The log's end when a `from_end` subscription begins, as the call's snapshot sees it. Below
+ * `position` (the horizon) every transaction has finished. Between it and `xmax` some had
+ * committed — their events are behind the call even though the horizon has not passed them —
+ * and the rest (`inProgress`) commit later, after the call, and are delivered.
+ */
+export interface LogEnd {
+  position: GlobalPositionRecord;
+  xmax: bigint;
+  inProgress: ReadonlySet<bigint>;
+}
+
+/** True when transaction `txId` had committed before the call that took `end`. */
+export function committedBefore(end: LogEnd, txId: bigint): boolean {
+  return txId < end.xmax && !end.inProgress.has(txId);
+}
+
+export async function tenantLogEnd(db: CommonQueryMethods): Promise<LogEnd> {
+  const row = await db.one(sql.type(z.object({ xmin: z.bigint(), xmax: z.bigint(), in_progress: z.array(z.string()) }))`
+    select pg_snapshot_xmin(s)::text::bigint as xmin, pg_snapshot_xmax(s)::text::bigint as xmax,
+           array(select x::text from pg_snapshot_xip(s) x) as in_progress
+      from pg_current_snapshot() s`);
+  return {
+    position: { txId: row.xmin - 1n, position: MAX_POSITION },
+    xmax: row.xmax,
+    inProgress: new Set(row.in_progress.map((xid) => BigInt(xid))),
+  };
 }
 
 function later(a: GlobalPositionRecord, b: GlobalPositionRecord): boolean {

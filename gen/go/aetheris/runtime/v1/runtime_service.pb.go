@@ -1102,7 +1102,9 @@ type SubscribeEventsRequest struct {
 	// Resume strictly after this position. Unset: from the beginning of the tenant's history,
 	// unless `from_end` is set.
 	After *GlobalPosition `protobuf:"bytes,1,opt,name=after,proto3" json:"after,omitempty"`
-	// Start at the current end of the stream (only new events). Ignored when `after` is set.
+	// Start at the current end of the stream (only new events): no event of a transaction that
+	// committed before the call; every event of one still open then, once it commits. Ignored
+	// when `after` is set.
 	FromEnd bool `protobuf:"varint,2,opt,name=from_end,json=fromEnd,proto3" json:"from_end,omitempty"`
 	// Keep streaming live events after catching up.
 	Follow bool `protobuf:"varint,3,opt,name=follow,proto3" json:"follow,omitempty"`

@@ -346,7 +346,11 @@ export interface SubscribeEventsRequest {
   after?:
     | GlobalPosition
     | undefined;
-  /** Start at the current end of the stream (only new events). Ignored when `after` is set. */
+  /**
+   * Start at the current end of the stream (only new events): no event of a transaction that
+   * committed before the call; every event of one still open then, once it commits. Ignored
+   * when `after` is set.
+   */
   fromEnd: boolean;
   /** Keep streaming live events after catching up. */
   follow: boolean;
