@@ -1,5 +1,6 @@
 /** Child processes of the gate: started, awaited until they print a ready line, stopped at teardown. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
 import { onTeardown } from '../lib/lifecycle.js';
 
 export interface Started {
@@ -71,5 +72,19 @@ export function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv
     child.once('close', (code) =>
       code === 0 ? resolve(stdout) : reject(new Error(`${command} exited ${code}: ${stderr.slice(-3000)}`)),
     );
+  });
+}
+
+/** A TCP port free on loopback right now (the OS picks it; a race with other binds is possible). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
   });
 }
