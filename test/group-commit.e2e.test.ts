@@ -91,6 +91,19 @@ function append(request: AppendInput) {
   return unary(admin.runtime, admin.runtime.appendEvents, AppendEventsRequest.fromPartial(request), admin.metadata());
 }
 
+/** Two jobs on a queue nobody serves: one live, one cancelled (its history closed). */
+async function liveAndCancelledJobs(): Promise<{ live: string; cancelled: string }> {
+  const live = await createJob(admin, 'batch', {}, { queue: 'none' });
+  const cancelled = await createJob(admin, 'batch', {}, { queue: 'none' });
+  await unary(
+    admin.runtime,
+    admin.runtime.cancelJob,
+    CancelJobRequest.fromPartial({ jobId: cancelled }),
+    admin.metadata(),
+  );
+  return { live, cancelled };
+}
+
 function params(jobId: string, n: number, extra: Partial<AppendParams> = {}): AppendParams {
   const payload = JSON.stringify({ n });
   return {
@@ -124,14 +137,7 @@ describe('AppendEvents under group commit', () => {
   });
 
   it('answers each request of a mixed batch with its own outcome', async () => {
-    const live = await createJob(admin, 'batch', {}, { queue: 'none' });
-    const cancelled = await createJob(admin, 'batch', {}, { queue: 'none' });
-    await unary(
-      admin.runtime,
-      admin.runtime.cancelJob,
-      CancelJobRequest.fromPartial({ jobId: cancelled }),
-      admin.metadata(),
-    );
+    const { live, cancelled } = await liveAndCancelledJobs();
     const eventId = randomUUID();
     const first = await append({ jobId: live, events: [{ eventId, type: 'once', payload: json(1) }] });
     const outcomes = await Promise.all(
@@ -200,14 +206,7 @@ describe('the append batch statement', () => {
   // row. A job's consecutive requests carry its head forward in memory; a request naming its own
   // event ids goes the one-call way after what is pending is written.
   it("carries a job's head across its requests, through client-chosen ids, with one outcome each", async () => {
-    const live = await createJob(admin, 'batch', {}, { queue: 'none' });
-    const cancelled = await createJob(admin, 'batch', {}, { queue: 'none' });
-    await unary(
-      admin.runtime,
-      admin.runtime.cancelJob,
-      CancelJobRequest.fromPartial({ jobId: cancelled }),
-      admin.metadata(),
-    );
+    const { live, cancelled } = await liveAndCancelledJobs();
     const chosen = randomUUID();
     // [job, expected seq, fencing token, events: [client id, type]]
     const requests: [string, number | null, number | null, [string | null, string][]][] = [

@@ -2,8 +2,8 @@
  * Group commit: while `maxInFlight` batches of one kind of write are being committed, new
  * requests queue; when a batch commits, everything queued goes out as the next batch — one
  * statement, one transaction, one WAL flush for up to `maxBatch` requests. Under light load a
- * request finds a free slot and is written alone at once, so batching adds no latency; under
- * load it replaces the wait for a pool connection.
+ * request finds a free slot and is written alone on the loop's next check phase, so batching adds
+ * microseconds of latency; under load it replaces the wait for a pool connection.
  *
  * Requests are sorted by `key` (tenant and job) before a batch is written, so concurrent batches
  * lock job rows in one global order. Each request keeps its own outcome. If the batch statement
