@@ -9,6 +9,8 @@ export interface ModeSettings {
   warmupSeconds: number;
   durationSeconds: number;
   replayEvents: number;
+  /** Rounds of every scenario; the report keeps each one's median round (default 1). */
+  rounds?: number;
 }
 
 export interface ScenarioDefinition {

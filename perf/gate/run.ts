@@ -8,6 +8,9 @@
  *   npm run perf:gate              # full: the committed report, perf/reports/<date>-p0.{md,json}
  *   npm run perf:gate -- --smoke   # CI: short runs, global limits only, perf/out/<date>-p0-smoke.*
  *
+ * The full mode runs every scenario and reference in three rounds and reports each one's median
+ * round (perf/gate/rounds.ts); `--rounds=N` overrides, `--only=a,b` picks scenarios.
+ *
  * Exit code 1 when a check fails (any error or lost job; in full mode also a threshold breach).
  */
 import { readFileSync } from 'node:fs';
@@ -30,6 +33,7 @@ import { runGhz } from './ghz.js';
 import { prepareReference, runPgbench } from './pgbench.js';
 import { freePort, runToEnd, startProcess } from './processes.js';
 import { renderReport } from './report.js';
+import { medianRounds } from './rounds.js';
 import { buildDriver, ensureGhz, findPgbench } from './tools.js';
 import { evaluate, type Measurement, type ScenarioResult, type StatementStats, type WritesPerOp } from './verdict.js';
 
@@ -42,6 +46,11 @@ const only = process.argv
 const scenarios = loadScenarios();
 const thresholds = loadThresholds();
 const timing = scenarios.modes[mode];
+/** Rounds of every scenario (`--rounds=N` overrides the mode's); each one's median round is reported. */
+const rounds = Math.max(
+  1,
+  Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length) ?? timing.rounds ?? 1),
+);
 /** Extra node flags for the server process, e.g. `--server-node-options=--cpu-prof --cpu-prof-dir=perf/out`. */
 const serverNodeOptions =
   process.argv
@@ -217,8 +226,6 @@ async function main(): Promise<number> {
     jobIds.push(job.id);
   }
 
-  const results: ScenarioResult[] = [];
-  const references: Measurement[] = [];
   const bearer = `Bearer ${adminKey}`;
   const runtimeProto = { protoset: path.join(root, 'gen', 'descriptor.binpb') };
 
@@ -268,114 +275,132 @@ async function main(): Promise<number> {
     };
   };
 
-  // Appends, each right after its pgbench reference. The subscription is measured under a second
-  // append_1 load, so append_1's own rate is measured as pgbench's is: with nothing else running.
-  for (const name of ['append_1', 'append_100']) {
-    if (!wanted(name)) continue;
-    const scenario = definition(name);
-    progress(`${scenario.reference}, then ${name}`);
-    const reference = await pgbenchRun(scenario.reference ?? '');
-    references.push(reference);
-    const perCall = scenario.eventsPerCall ?? 1;
-    const data = jobIds.map((jobId) => ({
-      jobId,
-      events: Array.from({ length: perCall }, (_, i) => ({ type: 'gate.step', payload: json({ step: i }) })),
-    }));
-    const concurrency = scenario.concurrency ?? 64;
-    const base = { ghz, name, address, ...runtimeProto, data, authorization: bearer, concurrency };
-    const options = {
-      ...base,
-      call: 'aetheris.runtime.v1.RuntimeService.AppendEvents',
-      connections: 4,
-      eventsPerCall: perCall,
-    };
-    /** Warm-up and measured window; every acknowledged append must be in the log. */
-    const appendLoad = async (measure: (run: () => Promise<Measurement>) => Promise<Measurement>) => {
-      const eventsBefore = await countEvents(db);
-      const warm = await runGhz({ ...options, seconds: timing.warmupSeconds });
-      const measured = await measure(() => runGhz({ ...options, seconds: timing.durationSeconds }));
-      const stored = (await countEvents(db)) - eventsBefore;
-      const acknowledged = (warm.ops + measured.ops) * perCall;
-      return { measured, lost: Math.max(0, acknowledged - stored), acknowledged, stored };
-    };
-    const own = await appendLoad(withCpu);
-    results.push({
-      ...withReference(own.measured, reference, 'events/s'),
-      lost: own.lost,
-      notes: [own.measured.notes, `${own.acknowledged} events acknowledged, ${own.stored} stored`]
-        .filter(Boolean)
-        .join('; '),
-    });
-    if (name !== 'append_1' || !wanted('subscribe')) continue;
-    progress('subscribe, under a second append_1 load');
-    const subscription = driverRun('subscribe');
-    await sleep(500);
-    const load = await appendLoad((run) => run());
-    const subscribed = await subscription;
-    results.push({
-      ...subscribed,
-      lost: subscribed.lost + load.lost,
-      notes: [
-        subscribed.notes,
-        `under append_1 at ${Math.round(load.measured.opsPerSecond)} appends/s ` +
-          `(${load.acknowledged} events acknowledged, ${load.stored} stored)`,
-      ]
-        .filter(Boolean)
-        .join('; '),
-    });
-  }
-
-  // Reads against the transport reference.
-  if (wanted('read_get') || wanted('read_list')) {
-    progress('echo reference, then read_get and read_list');
-    const echoRun = async (concurrency: number) => {
+  /** One round: every wanted scenario after its reference, in a fixed order. */
+  const measureRound = async (round: number): Promise<{ results: ScenarioResult[]; references: Measurement[] }> => {
+    const results: ScenarioResult[] = [];
+    const references: Measurement[] = [];
+    const step = (what: string): void => progress(rounds > 1 ? `round ${round} of ${rounds}: ${what}` : what);
+    // Appends, each right after its pgbench reference. The subscription is measured under a second
+    // append_1 load, so append_1's own rate is measured as pgbench's is: with nothing else running.
+    for (const name of ['append_1', 'append_100']) {
+      if (!wanted(name)) continue;
+      const scenario = definition(name);
+      step(`${scenario.reference}, then ${name}`);
+      const reference = await pgbenchRun(scenario.reference ?? '');
+      references.push(reference);
+      const perCall = scenario.eventsPerCall ?? 1;
+      const data = jobIds.map((jobId) => ({
+        jobId,
+        events: Array.from({ length: perCall }, (_, i) => ({ type: 'gate.step', payload: json({ step: i }) })),
+      }));
+      const concurrency = scenario.concurrency ?? 64;
+      const base = { ghz, name, address, ...runtimeProto, data, authorization: bearer, concurrency };
       const options = {
-        ghz,
-        name: 'echo',
-        address: echoAddress,
-        protoFile: 'echo.proto',
-        importPath: path.join(root, 'perf', 'gate'),
-        call: 'aetheris.perf.Echo.Echo',
-        data: [{ payload: json({ jobId: jobIds[0] }) }],
-        authorization: bearer,
-        concurrency,
-        connections: Math.min(4, concurrency),
-        eventsPerCall: 1,
+        ...base,
+        call: 'aetheris.runtime.v1.RuntimeService.AppendEvents',
+        connections: 4,
+        eventsPerCall: perCall,
       };
-      await runGhz({ ...options, seconds: timing.warmupSeconds });
-      // The echo server's own CPU per call is the floor of any unary call's cost in the server.
-      return withCpu(() => runGhz({ ...options, seconds: timing.durationSeconds }), echo.child.pid);
-    };
-    const echoReference = await echoRun(scenarios.references.echo?.concurrency ?? 32);
-    references.push(echoReference);
-    if (wanted('read_get')) {
-      const scenario = definition('read_get');
-      const measured = await ghzRun(
-        'read_get',
-        'aetheris.runtime.v1.RuntimeService.GetJob',
-        jobIds.slice(0, scenario.jobs ?? 64).map((jobId) => ({ jobId })),
-        scenario.concurrency ?? 32,
-      );
-      results.push(withReference(measured, echoReference, 'calls/s'));
+      /** Warm-up and measured window; every acknowledged append must be in the log. */
+      const appendLoad = async (measure: (run: () => Promise<Measurement>) => Promise<Measurement>) => {
+        const eventsBefore = await countEvents(db);
+        const warm = await runGhz({ ...options, seconds: timing.warmupSeconds });
+        const measured = await measure(() => runGhz({ ...options, seconds: timing.durationSeconds }));
+        const stored = (await countEvents(db)) - eventsBefore;
+        const acknowledged = (warm.ops + measured.ops) * perCall;
+        return { measured, lost: Math.max(0, acknowledged - stored), acknowledged, stored };
+      };
+      const own = await appendLoad(withCpu);
+      results.push({
+        ...withReference(own.measured, reference, 'events/s'),
+        lost: own.lost,
+        notes: [own.measured.notes, `${own.acknowledged} events acknowledged, ${own.stored} stored`]
+          .filter(Boolean)
+          .join('; '),
+      });
+      if (name !== 'append_1' || !wanted('subscribe')) continue;
+      step('subscribe, under a second append_1 load');
+      const subscription = driverRun('subscribe');
+      await sleep(500);
+      const load = await appendLoad((run) => run());
+      const subscribed = await subscription;
+      results.push({
+        ...subscribed,
+        lost: subscribed.lost + load.lost,
+        notes: [
+          subscribed.notes,
+          `under append_1 at ${Math.round(load.measured.opsPerSecond)} appends/s ` +
+            `(${load.acknowledged} events acknowledged, ${load.stored} stored)`,
+        ]
+          .filter(Boolean)
+          .join('; '),
+      });
     }
-    if (wanted('read_list')) {
-      const scenario = definition('read_list');
-      const measured = await ghzRun(
-        'read_list',
-        'aetheris.runtime.v1.RuntimeService.ListJobs',
-        [{ pageSize: scenario.pageSize ?? 20 }],
-        scenario.concurrency ?? 32,
-      );
-      results.push(withReference(measured, echoReference, 'calls/s'));
-    }
-  }
 
-  // Worker, signal and stream scenarios on the Go driver.
-  for (const name of ['job_e2e', 'signal_resume', 'replay']) {
-    if (!wanted(name)) continue;
-    progress(name);
-    results.push(await withCpu(() => driverRun(name)));
-  }
+    // Reads against the transport reference.
+    if (wanted('read_get') || wanted('read_list')) {
+      step('echo reference, then read_get and read_list');
+      const echoRun = async (concurrency: number) => {
+        const options = {
+          ghz,
+          name: 'echo',
+          address: echoAddress,
+          protoFile: 'echo.proto',
+          importPath: path.join(root, 'perf', 'gate'),
+          call: 'aetheris.perf.Echo.Echo',
+          data: [{ payload: json({ jobId: jobIds[0] }) }],
+          authorization: bearer,
+          concurrency,
+          connections: Math.min(4, concurrency),
+          eventsPerCall: 1,
+        };
+        await runGhz({ ...options, seconds: timing.warmupSeconds });
+        // The echo server's own CPU per call is the floor of any unary call's cost in the server.
+        return withCpu(() => runGhz({ ...options, seconds: timing.durationSeconds }), echo.child.pid);
+      };
+      const echoReference = await echoRun(scenarios.references.echo?.concurrency ?? 32);
+      references.push(echoReference);
+      if (wanted('read_get')) {
+        const scenario = definition('read_get');
+        const measured = await ghzRun(
+          'read_get',
+          'aetheris.runtime.v1.RuntimeService.GetJob',
+          jobIds.slice(0, scenario.jobs ?? 64).map((jobId) => ({ jobId })),
+          scenario.concurrency ?? 32,
+        );
+        results.push(withReference(measured, echoReference, 'calls/s'));
+      }
+      if (wanted('read_list')) {
+        const scenario = definition('read_list');
+        const measured = await ghzRun(
+          'read_list',
+          'aetheris.runtime.v1.RuntimeService.ListJobs',
+          [{ pageSize: scenario.pageSize ?? 20 }],
+          scenario.concurrency ?? 32,
+        );
+        results.push(withReference(measured, echoReference, 'calls/s'));
+      }
+    }
+
+    // Worker, signal and stream scenarios on the Go driver.
+    for (const name of ['job_e2e', 'signal_resume', 'replay']) {
+      if (!wanted(name)) continue;
+      step(name);
+      results.push(await withCpu(() => driverRun(name)));
+    }
+    return { results, references };
+  };
+  const measured = [];
+  for (let round = 1; round <= rounds; round++) measured.push(await measureRound(round));
+  // The median round of each scenario and reference; errors and lost work of every round.
+  const results = medianRounds(
+    measured.map((round) => round.results),
+    thresholds,
+  );
+  const references = medianRounds(
+    measured.map((round) => round.references),
+    thresholds,
+  );
 
   // The endpoint was on throughout: it answers with what the run recorded.
   const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
@@ -387,7 +412,7 @@ async function main(): Promise<number> {
     mode,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    timing,
+    timing: { ...timing, rounds },
     machine: machineInfo(postgres, settings, backgroundBusyShare),
     revision: revision(),
     postgresTransport: overTcp ? 'TCP loopback' : 'its Unix socket',
@@ -495,12 +520,14 @@ async function countEvents(db: pg.Client): Promise<number> {
   return Number(rows.rows[0]?.n ?? 0);
 }
 
+/** A full round takes ~8 minutes on the 2-core machine. */
+const watchdogMinutes = 5 + 12 * rounds;
 const watchdog = setTimeout(
   () => {
-    progress('watchdog: the gate is still running after 20 minutes, aborting');
+    progress(`watchdog: the gate is still running after ${watchdogMinutes} minutes, aborting`);
     void teardown().finally(() => process.exit(3));
   },
-  20 * 60 * 1000,
+  watchdogMinutes * 60 * 1000,
 );
 watchdog.unref();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

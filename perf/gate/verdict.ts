@@ -27,6 +27,14 @@ export interface Measurement {
   topStatements?: StatementStats[];
   /** Write amplification over the measured run, per operation: WAL bytes and row changes by table. */
   writesPerOp?: WritesPerOp;
+  /** When measured in several rounds: the metric the median round was chosen by, per round. */
+  rounds?: Rounds;
+}
+
+/** The metric a median round is chosen by, with its value in every round (in run order). */
+export interface Rounds {
+  metric: MetricName | 'eventsPerSecond' | 'opsPerSecond';
+  values: number[];
 }
 
 export interface WritesPerOp {
@@ -57,10 +65,12 @@ export interface Check {
   pass: boolean;
   /** The target holds (same as pass when no separate gate value is set). */
   targetMet: boolean;
+  /** Measured in rounds: in how many of them the target held, of how many. */
+  targetMetInRounds?: [number, number];
   why?: string;
 }
 
-function metricValue(result: ScenarioResult, metric: MetricName): number | undefined {
+export function metricValue(result: ScenarioResult, metric: MetricName): number | undefined {
   switch (metric) {
     case 'ratioToReferenceMin':
       return result.ratioToReference;
@@ -75,6 +85,11 @@ function metricValue(result: ScenarioResult, metric: MetricName): number | undef
 
 const holds = (metric: MetricName, value: number, limit: number): boolean =>
   metric.endsWith('Max') ? value <= limit : value >= limit;
+
+/** In how many rounds `limit` held for `metric`, of how many rounds. */
+function roundsHolding(rounds: Rounds, metric: MetricName, limit: number): [number, number] {
+  return [rounds.values.filter((value) => holds(metric, value, limit)).length, rounds.values.length];
+}
 
 export function evaluate(results: readonly ScenarioResult[], thresholds: Thresholds, mode: Mode): Check[] {
   const checks: Check[] = [];
@@ -118,6 +133,9 @@ export function evaluate(results: readonly ScenarioResult[], thresholds: Thresho
         target: limit.target,
         pass: value !== undefined && holds(metric, measured, enforced),
         targetMet: value !== undefined && holds(metric, measured, limit.target),
+        ...(result.rounds?.metric === metric
+          ? { targetMetInRounds: roundsHolding(result.rounds, metric, limit.target) }
+          : {}),
         why: limit.why,
       });
     }
