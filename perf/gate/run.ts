@@ -520,7 +520,7 @@ async function countEvents(db: pg.Client): Promise<number> {
   return Number(rows.rows[0]?.n ?? 0);
 }
 
-/** A full round takes ~8 minutes on the 2-core machine. */
+/** A full round takes ~5 minutes on the 2-core machine. */
 const watchdogMinutes = 5 + 12 * rounds;
 const watchdog = setTimeout(
   () => {
