@@ -4,6 +4,8 @@ import { JobState, type RetryPolicy } from '../gen/ts/aetheris/runtime/v1/job.js
 import { CreateJobRequest, ListJobsRequest } from '../gen/ts/aetheris/runtime/v1/runtime_service.js';
 import type { AetherisClients } from '../src/client/connect.js';
 import { unary } from '../src/client/connect.js';
+import { type JobPageKey, listJobPages, listJobs, NO_JOB_FILTER } from '../src/store/jobs.js';
+import { createDatabasePool } from '../src/store/pool.js';
 import { expectGrpcError } from './helpers/grpc-assert.js';
 import { query, startTestEnv, type TestEnv } from './helpers/harness.js';
 
@@ -144,6 +146,84 @@ describe('ListJobs', () => {
       pageToken = page.nextPageToken;
     } while (pageToken !== '');
     expect(seen).toEqual([...created].reverse());
+  });
+
+  it('serves unfiltered pages of concurrent callers of two tenants in batches, each from its own tenant', async () => {
+    const tenants = ['lister-a', 'lister-b'] as const;
+    const clients = await Promise.all(tenants.map((tenant) => env.clients('admin', tenant)));
+    for (const [index, client] of clients.entries()) {
+      for (let i = 0; i < 5 + index; i++) await createJob(client, { jobType: 'listed' });
+    }
+    const expected = await Promise.all(
+      tenants.map(async (tenant) =>
+        (
+          await query<{ job_id: string }>(
+            env.url,
+            'select job_id from aetheris.jobs where tenant_id = $1 order by created_at desc, job_id desc',
+            [tenant],
+          )
+        ).map((row) => row.job_id),
+      ),
+    );
+    const walk = async (client: AetherisClients): Promise<string[]> => {
+      const seen: string[] = [];
+      let pageToken = '';
+      do {
+        const page = await unary(
+          client.runtime,
+          client.runtime.listJobs,
+          list({ pageSize: 2, pageToken }),
+          client.metadata(),
+        );
+        seen.push(...page.jobs.map((job) => job.id));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== '');
+      return seen;
+    };
+    const firstPage = (client: AetherisClients) =>
+      unary(client.runtime, client.runtime.listJobs, list({ pageSize: 3 }), client.metadata());
+    // Walks and first pages of both tenants at once: the server batches what arrives together.
+    const [walks, firsts] = await Promise.all([
+      Promise.all(clients.flatMap((client) => [walk(client), walk(client)])),
+      Promise.all(clients.flatMap((client) => Array.from({ length: 8 }, () => firstPage(client)))),
+    ]);
+    expect(walks).toEqual([expected[0], expected[0], expected[1], expected[1]]);
+    for (const [index, page] of firsts.entries()) {
+      const mine = expected[Math.floor(index / 8)] ?? [];
+      expect(page.jobs.map((job) => job.id)).toEqual(mine.slice(0, 3));
+      expect(page.nextPageToken).not.toBe('');
+    }
+  });
+
+  it('answers a batch of unfiltered pages as the filtered path answers each page alone', async () => {
+    const pool = await createDatabasePool({ connectionString: env.url, maximumPoolSize: 1 });
+    try {
+      const all = await listJobs(pool, 'lister-b', NO_JOB_FILTER, null, 100);
+      const third = all.jobs[2];
+      const last = all.jobs.at(-1);
+      if (!third || !last) throw new Error('lister-b has too few jobs');
+      const keys: JobPageKey[] = [
+        { tenant: 'lister-b', cursor: null, limit: 4 },
+        { tenant: 'lister-a', cursor: null, limit: 100 },
+        { tenant: 'lister-b', cursor: { createdAt: third.createdAt, jobId: third.id }, limit: 2 },
+        { tenant: 'lister-b', cursor: { createdAt: last.createdAt, jobId: last.id }, limit: 2 },
+        { tenant: 'nobody', cursor: null, limit: 5 },
+      ];
+      const batched = await listJobPages(pool, keys);
+      const alone = await Promise.all(
+        keys.map((key) => listJobs(pool, key.tenant, NO_JOB_FILTER, key.cursor, key.limit)),
+      );
+      expect(batched).toEqual(alone);
+      expect(batched.map((page) => [page.jobs.length, page.more])).toEqual([
+        [4, true],
+        [5, false],
+        [2, true],
+        [0, false],
+        [0, false],
+      ]);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('rejects a page token used with other filters or forged', async () => {

@@ -29,6 +29,11 @@ import {
   createJobs,
   getJob,
   getJobs,
+  type JobPage,
+  type JobPageKey,
+  listJobPages,
+  listJobs,
+  NO_JOB_FILTER,
   toCreateJobOutcome,
 } from '../store/jobs.js';
 import { countLiveJobs } from '../store/live-job-counts.js';
@@ -130,6 +135,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       batch: (keys) => getJobs(pool, keys),
       fromRow: (job) => job,
       key: jobKey,
+      maxInFlight: Math.max(1, Math.floor(inFlight / 2)),
+    }),
+    // ListJobs without filters (a console's or a poller's listing): concurrent pages, one query.
+    jobPages: new GroupCommit<JobPageKey, JobPage, JobPage>({
+      single: (key) => listJobs(pool, key.tenant, NO_JOB_FILTER, key.cursor, key.limit),
+      batch: (keys) => listJobPages(pool, keys),
+      fromRow: (page) => page,
+      key: (key) => key.tenant,
       maxInFlight: Math.max(1, Math.floor(inFlight / 2)),
     }),
     pool,

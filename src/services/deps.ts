@@ -4,7 +4,7 @@ import type { HandlerDeps } from '../server/handlers.js';
 import type { AppendBatcher } from '../store/append-batcher.js';
 import { type EventNotifier, eventsTopic, queueTopic } from '../store/event-notifier.js';
 import type { GroupCommit, JobKey } from '../store/group-commit.js';
-import type { CreateJobBatchRow, CreateJobOutcome, CreateJobParams } from '../store/jobs.js';
+import type { CreateJobBatchRow, CreateJobOutcome, CreateJobParams, JobPage, JobPageKey } from '../store/jobs.js';
 import type { WorkerWrites } from '../store/worker-writes.js';
 
 /** What the service modules need: the pool, the notifier and the handler plumbing. */
@@ -18,6 +18,8 @@ export interface ServiceDeps extends HandlerDeps {
   jobCreates: GroupCommit<CreateJobParams, CreateJobBatchRow, CreateJobOutcome>;
   /** GetJob, batched like the writes (concurrent reads share one query). */
   jobReads: GroupCommit<JobKey, JobRecord | null, JobRecord | null>;
+  /** ListJobs pages without filters, batched the same way (one index walk per page, one query). */
+  jobPages: GroupCommit<JobPageKey, JobPage, JobPage>;
   notifier: EventNotifier;
 }
 

@@ -24,7 +24,7 @@ import {
   requireUuid,
 } from '../domain/validation.js';
 import type { CallContext } from '../server/handlers.js';
-import { cancelJob, listJobs } from '../store/jobs.js';
+import { cancelJob, isUnfiltered, listJobs } from '../store/jobs.js';
 import { actorOf, announce, type ServiceDeps } from './deps.js';
 import { jobStateFromProto, jobToProto, msFromDuration, PROTO_JOB_STATES, usFromTimestamp } from './mappers.js';
 import { decodeJobPageToken, encodeJobPageToken } from './page-token.js';
@@ -169,7 +169,10 @@ export async function handleListJobs(
     createdBefore: filter.createdBefore?.toString() ?? null,
   });
   const cursor = decodeJobPageToken(request.pageToken, filterKey);
-  const page = await listJobs(deps.pool, ctx.principal.tenant, filter, cursor, pageSize);
+  const tenant = ctx.principal.tenant;
+  const page = isUnfiltered(filter)
+    ? await deps.jobPages.run({ tenant, cursor, limit: pageSize })
+    : await listJobs(deps.pool, tenant, filter, cursor, pageSize);
   const last = page.jobs.at(-1);
   return {
     jobs: page.jobs.map(jobToProto),

@@ -130,6 +130,34 @@ export interface JobCursor {
   jobId: string;
 }
 
+/** A page of jobs, and whether more follow it. */
+export interface JobPage {
+  jobs: JobRecord[];
+  more: boolean;
+}
+
+/** Filters that select every job: {@link listJobPages} serves such pages in batches. */
+export const NO_JOB_FILTER: ListJobsFilter = {
+  states: [],
+  jobType: null,
+  queue: null,
+  createdAfter: null,
+  createdBefore: null,
+  labels: {},
+};
+
+/** Whether `filter` selects every job of the tenant. */
+export function isUnfiltered(filter: ListJobsFilter): boolean {
+  return (
+    filter.states.length === 0 &&
+    filter.jobType === null &&
+    filter.queue === null &&
+    filter.createdAfter === null &&
+    filter.createdBefore === null &&
+    Object.keys(filter.labels).length === 0
+  );
+}
+
 /** A page of the tenant's jobs, newest first; fetches one extra row to know if more exist. */
 export async function listJobs(
   db: CommonQueryMethods,
@@ -137,7 +165,7 @@ export async function listJobs(
   filter: ListJobsFilter,
   cursor: JobCursor | null,
   limit: number,
-): Promise<{ jobs: JobRecord[]; more: boolean }> {
+): Promise<JobPage> {
   const conditions = [sql.fragment`j.tenant_id = ${tenant}`];
   if (filter.states.length > 0) conditions.push(sql.fragment`j.state = any(${sql.array(filter.states, 'text')})`);
   if (filter.jobType !== null) conditions.push(sql.fragment`j.job_type = ${filter.jobType}`);
@@ -158,6 +186,50 @@ export async function listJobs(
      order by j.created_at desc, j.job_id desc
      limit ${limit + 1}`);
   return { jobs: rows.slice(0, limit).map(toJobRecord), more: rows.length > limit };
+}
+
+/** A page of a tenant's jobs with no filter: newest first, after `cursor`, `limit` of them. */
+export interface JobPageKey {
+  tenant: string;
+  cursor: JobCursor | null;
+  limit: number;
+}
+
+/** The greatest job id: with `'infinity'` it is the cursor of a first page. */
+const LAST_JOB_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+/**
+ * Many unfiltered pages in one query, one per key and in key order: each key's page is its own
+ * index walk of `jobs_by_created` (its tenant only), below its cursor — the same rows
+ * {@link listJobs} returns for that page without filters.
+ */
+export async function listJobPages(db: CommonQueryMethods, keys: readonly JobPageKey[]): Promise<JobPage[]> {
+  const rows = await db.any(sql.type(orderedJobRow)`
+    select x.ord::int4 as ord, ${jobColumns}
+      from unnest(${arrayArguments(keys, [
+        [(k) => k.tenant, 'text'],
+        [(k) => (k.cursor ? k.cursor.createdAt : null), 'int8'],
+        [(k) => k.cursor?.jobId ?? LAST_JOB_ID, 'uuid'],
+        [(k) => k.limit + 1, 'int4'],
+      ])}) with ordinality as x(tenant_id, after_us, after_id, rows, ord)
+      cross join lateral (
+        select * from aetheris.jobs p
+         where p.tenant_id = x.tenant_id
+           and (p.created_at, p.job_id) < (coalesce('epoch'::timestamptz + x.after_us * interval '1 microsecond',
+                                                   'infinity'::timestamptz), x.after_id)
+         order by p.created_at desc, p.job_id desc
+         limit x.rows) j
+     order by x.ord, j.created_at desc, j.job_id desc`);
+  const pages = keys.map((): JobPage => ({ jobs: [], more: false }));
+  for (const row of rows) {
+    const index = row.ord - 1;
+    const page = pages[index];
+    const key = keys[index];
+    if (!page || !key) continue;
+    if (page.jobs.length < key.limit) page.jobs.push(toJobRecord(row as z.infer<typeof jobRow>));
+    else page.more = true;
+  }
+  return pages;
 }
 
 export type CancelJobOutcome =
