@@ -30,6 +30,23 @@ function createJob(clients: AetherisClients, request: CreateInput) {
 
 const list = (request: Partial<ListJobsRequest>) => ListJobsRequest.fromPartial(request);
 
+/** Every page of a listing, following its page tokens: the ids in the order ListJobs gave them. */
+async function listAll(clients: AetherisClients, request: Partial<ListJobsRequest>): Promise<string[]> {
+  const seen: string[] = [];
+  let pageToken = '';
+  do {
+    const page = await unary(
+      clients.runtime,
+      clients.runtime.listJobs,
+      list({ ...request, pageToken }),
+      clients.metadata(),
+    );
+    seen.push(...page.jobs.map((job) => job.id));
+    pageToken = page.nextPageToken;
+  } while (pageToken !== '');
+  return seen;
+}
+
 describe('CreateJob / GetJob', () => {
   it('creates a PENDING job with its created event, canonical input and defaults', async () => {
     const { job, created } = await createJob(acme, { jobType: 'refund-agent', input: json({ b: 1, a: [true, null] }) });
@@ -133,18 +150,7 @@ describe('ListJobs', () => {
       const { job } = await createJob(globex, { jobType: 'pager', labels: { batch: 'p' } });
       created.push(job?.id ?? '');
     }
-    const seen: string[] = [];
-    let pageToken = '';
-    do {
-      const page = await unary(
-        globex.runtime,
-        globex.runtime.listJobs,
-        list({ pageSize: 3, pageToken, jobType: 'pager', labels: { batch: 'p' } }),
-        globex.metadata(),
-      );
-      seen.push(...page.jobs.map((job) => job.id));
-      pageToken = page.nextPageToken;
-    } while (pageToken !== '');
+    const seen = await listAll(globex, { pageSize: 3, jobType: 'pager', labels: { batch: 'p' } });
     expect(seen).toEqual([...created].reverse());
   });
 
@@ -165,21 +171,7 @@ describe('ListJobs', () => {
         ).map((row) => row.job_id),
       ),
     );
-    const walk = async (client: AetherisClients): Promise<string[]> => {
-      const seen: string[] = [];
-      let pageToken = '';
-      do {
-        const page = await unary(
-          client.runtime,
-          client.runtime.listJobs,
-          list({ pageSize: 2, pageToken }),
-          client.metadata(),
-        );
-        seen.push(...page.jobs.map((job) => job.id));
-        pageToken = page.nextPageToken;
-      } while (pageToken !== '');
-      return seen;
-    };
+    const walk = (client: AetherisClients) => listAll(client, { pageSize: 2 });
     const firstPage = (client: AetherisClients) =>
       unary(client.runtime, client.runtime.listJobs, list({ pageSize: 3 }), client.metadata());
     // Walks and first pages of both tenants at once: the server batches what arrives together.
