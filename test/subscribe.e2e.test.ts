@@ -90,6 +90,31 @@ async function storedOrder(tenant: string): Promise<string[]> {
   return rows.map((row) => row.k);
 }
 
+/** An append through a raw SQL session, which (unlike the server's calls) can hold its transaction open. */
+type SessionAppend = (session: pg.Client, jobId: string, type: string, payload: string) => Promise<unknown>;
+
+/** Runs `test` with two SQL sessions of the test database and an append for `tenant` through either. */
+async function withTwoSessions(
+  tenant: string,
+  test: (first: pg.Client, second: pg.Client, appendIn: SessionAppend) => Promise<void>,
+): Promise<void> {
+  const sessions = [
+    new pg.Client({ connectionString: env.url }),
+    new pg.Client({ connectionString: env.url }),
+  ] as const;
+  await Promise.all(sessions.map((session) => session.connect()));
+  const appendIn: SessionAppend = (session, jobId, type, payload) =>
+    session.query(
+      `select outcome from aetheris.append_events($1, $2::uuid, null, null, array[null]::uuid[], array[$3], array[$4], array[$5::bytea], 'sql')`,
+      [tenant, jobId, type, payload, payloadDigest(payload)],
+    );
+  try {
+    await test(sessions[0], sessions[1], appendIn);
+  } finally {
+    await Promise.all(sessions.map((session) => session.end()));
+  }
+}
+
 describe('SubscribeEvents', () => {
   it('never skips an event committed late by a concurrent transaction', async () => {
     const tenantClients = await env.clients('operator', 'late');
@@ -97,25 +122,19 @@ describe('SubscribeEvents', () => {
     const subscriber = new Subscriber(tenantClients, { follow: true });
     await subscriber.waitFor((events) => events.length === 2);
 
-    const early = new pg.Client({ connectionString: env.url });
-    const late = new pg.Client({ connectionString: env.url });
-    await Promise.all([early.connect(), late.connect()]);
-    const appendSql = `select outcome from aetheris.append_events('late', $1::uuid, null, null, array[null]::uuid[], array['x'], array[$2], array[$3::bytea], 'sql')`;
-    try {
+    await withTwoSessions('late', async (early, late, appendIn) => {
       // T1 takes its xid and position first but commits last.
       await early.query('begin');
-      await early.query(appendSql, [jobA, '"first"', payloadDigest('"first"')]);
+      await appendIn(early, jobA, 'x', '"first"');
       await late.query('begin');
-      await late.query(appendSql, [jobB, '"second"', payloadDigest('"second"')]);
+      await appendIn(late, jobB, 'x', '"second"');
       await late.query('commit');
       await new Promise((resolve) => setTimeout(resolve, 400));
       // T2 is committed, but delivering it now would let a cursor pass T1's earlier position.
       expect(subscriber.events.length).toBe(2);
       await early.query('commit');
       await subscriber.waitFor((events) => events.length === 4, 3000);
-    } finally {
-      await Promise.all([early.end(), late.end()]);
-    }
+    });
     expect(subscriber.events.map(key)).toEqual(await storedOrder('late'));
     expect(subscriber.events.slice(2).map((event) => Buffer.from(event.payload).toString())).toEqual([
       '"first"',
@@ -127,14 +146,10 @@ describe('SubscribeEvents', () => {
   it('does not end a non-follow read before events held back by an open transaction', async () => {
     const clients = await env.clients('operator', 'held');
     const [jobA, jobB] = [await newJob(clients), await newJob(clients)];
-    const early = new pg.Client({ connectionString: env.url });
-    const late = new pg.Client({ connectionString: env.url });
-    await Promise.all([early.connect(), late.connect()]);
-    const appendSql = `select outcome from aetheris.append_events('held', $1::uuid, null, null, array[null]::uuid[], array['x'], array[$2], array[$3::bytea], 'sql')`;
-    try {
+    await withTwoSessions('held', async (early, late, appendIn) => {
       await early.query('begin');
-      await early.query(appendSql, [jobA, '"a"', payloadDigest('"a"')]);
-      await late.query(appendSql, [jobB, '"b"', payloadDigest('"b"')]);
+      await appendIn(early, jobA, 'x', '"a"');
+      await appendIn(late, jobB, 'x', '"b"');
       const events: Event[] = [];
       const read = (async () => {
         const stream = clients.runtime.subscribeEvents(
@@ -148,9 +163,7 @@ describe('SubscribeEvents', () => {
       await read;
       expect(events.map(key)).toEqual(await storedOrder('held'));
       expect(events).toHaveLength(4);
-    } finally {
-      await Promise.all([early.end(), late.end()]);
-    }
+    });
   });
 
   it('delivers every event exactly once, in order, across concurrent writers and a reconnect', async () => {
@@ -189,16 +202,12 @@ describe('SubscribeEvents', () => {
   it('starts from_end after everything committed before the call, even above a held-back horizon, and misses nothing after it', async () => {
     const clients = await env.clients('operator', 'fromend');
     const [jobA, jobB] = [await newJob(clients), await newJob(clients)];
-    const older = new pg.Client({ connectionString: env.url });
-    const pending = new pg.Client({ connectionString: env.url });
-    await Promise.all([older.connect(), pending.connect()]);
-    const appendSql = `select outcome from aetheris.append_events('fromend', $1::uuid, null, null, array[null]::uuid[], array[$2], array['{}'], array[$3::bytea], 'sql')`;
-    try {
+    await withTwoSessions('fromend', async (older, pending, appendIn) => {
       // An older transaction holds the horizon back; one append is still open when the call begins.
       await older.query('begin');
       await older.query('select pg_current_xact_id()');
       await pending.query('begin');
-      await pending.query(appendSql, [jobA, 'in-flight', payloadDigest('{}')]);
+      await appendIn(pending, jobA, 'in-flight', '{}');
       await append(jobB, 'before', 1, clients); // committed before the call, above the horizon
       const subscriber = new Subscriber(clients, { fromEnd: true, follow: true });
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -209,9 +218,7 @@ describe('SubscribeEvents', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       subscriber.cancel();
       expect(subscriber.events.map((event) => event.type)).toEqual(['in-flight', 'after']);
-    } finally {
-      await Promise.all([older.end(), pending.end()]);
-    }
+    });
   });
 
   it('tails live events with low latency', async () => {
